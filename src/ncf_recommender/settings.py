@@ -1,0 +1,10 @@
+"""Project settings: hooks and configuration loading (wiring only)."""
+
+from ncf_recommender.hooks import SourceFileHooks
+
+HOOKS = (SourceFileHooks(),)
+
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+}
