@@ -1,0 +1,278 @@
+"""Model-agnostic ranking evaluation: full ranking and sampled ranking.
+
+Any model is evaluated through the :class:`Scorer` protocol. Users are scored
+in batches against every item (full ranking) or against their stored
+candidates (sampled ranking); each user's held-out item is then reduced to the
+rank counts ``(g, t)`` that :mod:`ncf_recommender.evaluation.metrics` turns into
+tie-aware HR@K, NDCG@K and MRR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from ncf_recommender.evaluation.metrics import DEFAULT_KS, metrics_from_counts
+from ncf_recommender.evaluation.scoring import (
+    Scorer,
+    as_index_array,
+    batches,
+    check_exclude,
+    check_range,
+    check_scores,
+    excluded_entries,
+    resolve_batch_size,
+    row_counts,
+)
+from ncf_recommender.evaluation.top_lists import check_list_length, top_of_batch
+
+__all__ = [
+    "FullRanking",
+    "Scorer",
+    "full_rank_counts",
+    "full_ranking_metrics",
+    "full_ranking_pass",
+    "sampled_metrics",
+    "sampled_rank_counts",
+]
+
+
+class FullRanking(NamedTuple):
+    """Result of one full-ranking pass over users.
+
+    Attributes:
+        g: Per row, competitors scoring strictly higher than the target.
+        t: Per row, competitors scoring equal to the target.
+        top_items: ``(U, top_n)`` best items per row (see :func:`top_k`), or
+            ``None`` when no list was asked for.
+        top_scores: Their scores, or ``None``.
+    """
+
+    g: np.ndarray
+    t: np.ndarray
+    top_items: np.ndarray | None
+    top_scores: np.ndarray | None
+
+
+def full_ranking_pass(  # noqa: PLR0917
+    scorer: Scorer,
+    users: np.ndarray | Sequence[int],
+    targets: np.ndarray | Sequence[int],
+    exclude: sp.spmatrix | sp.sparray,
+    top_n: int | None = None,
+    batch_size: int | None = None,
+) -> FullRanking:
+    """Rank each held-out item among all items, optionally keeping top-N lists.
+
+    Each user's items in ``exclude`` are neither competitors nor counted (nor
+    recommended). Scoring all items once serves both the metrics and the
+    top-N lists used for coverage and novelty.
+
+    Args:
+        scorer: The model.
+        users: User index per evaluated row, shape ``(U,)``.
+        targets: Held-out item per row, shape ``(U,)``.
+        exclude: Sparse ``(n_users, n_items)`` matrix of items to remove per
+            user (train items for validation; train and validation items for
+            test).
+        top_n: Also return each row's ``top_n`` best non-excluded items.
+        batch_size: Users scored per batch; ``None`` keeps about
+            ``DEFAULT_SCORES_PER_BATCH`` scores in memory.
+
+    Returns:
+        A :class:`FullRanking` of int64 ``g``/``t`` arrays (and top-N lists).
+
+    Raises:
+        ValueError: On mismatched or out-of-range indices, a target that is
+            excluded, or bad scores.
+    """
+    users = as_index_array(users, "users")
+    targets = as_index_array(targets, "targets")
+    if users.shape != targets.shape:
+        raise ValueError(
+            f"users {users.shape} and targets {targets.shape} differ in length"
+        )
+    n_items = int(scorer.n_items)
+    exclude = check_exclude(exclude, 0, n_items)
+    check_range(users, exclude.shape[0], "users")
+    check_range(targets, n_items, "targets")
+    if top_n is not None:
+        top_n = check_list_length(top_n, n_items)
+        top_items = np.empty((users.size, top_n), dtype=np.int64)
+        top_scores = np.empty((users.size, top_n), dtype=np.float64)
+    g = np.empty(users.size, dtype=np.int64)
+    t = np.empty(users.size, dtype=np.int64)
+    for part in batches(users.size, resolve_batch_size(batch_size, n_items)):
+        batch_users, batch_targets = users[part], targets[part]
+        size = batch_users.size
+        scores = check_scores(scorer.score(batch_users), (size, n_items))
+        target_scores = scores[np.arange(size), batch_targets]
+        rows, cols = excluded_entries(exclude, batch_users)
+        clash = cols == batch_targets[rows]
+        if clash.any():
+            row = rows[np.argmax(clash)]
+            raise ValueError(
+                f"target item {int(batch_targets[row])} of user {int(batch_users[row])} "
+                "is in that user's excluded items"
+            )
+        threshold = target_scores[:, None]
+        higher = row_counts(scores > threshold)
+        at_least = row_counts(scores >= threshold)
+        excluded_scores = scores[rows, cols]
+        higher -= np.bincount(
+            rows[excluded_scores > target_scores[rows]], minlength=size
+        )
+        at_least -= np.bincount(
+            rows[excluded_scores >= target_scores[rows]], minlength=size
+        )
+        g[part] = higher
+        t[part] = at_least - higher - 1  # the target ties with itself
+        if top_n is not None:
+            top_items[part], top_scores[part] = top_of_batch(scores, rows, cols, top_n)
+    if top_n is None:
+        return FullRanking(g, t, None, None)
+    return FullRanking(g, t, top_items, top_scores)
+
+
+def full_rank_counts(
+    scorer: Scorer,
+    users: np.ndarray | Sequence[int],
+    targets: np.ndarray | Sequence[int],
+    exclude: sp.spmatrix | sp.sparray,
+    batch_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rank counts ``(g, t)`` of each held-out item among all items.
+
+    Per-user counts feed :func:`~ncf_recommender.evaluation.metrics.metrics_curve`
+    (HR/NDCG for K = 1..20) and per-user metrics (their spread over users).
+
+    Args:
+        scorer: The model.
+        users: User index per evaluated row, shape ``(U,)``.
+        targets: Held-out item per row, shape ``(U,)``.
+        exclude: Sparse matrix of each user's items to remove (see
+            :func:`full_ranking_pass`).
+        batch_size: Users scored per batch (``None``: automatic).
+
+    Returns:
+        ``(g, t)`` int64 arrays: per row, the competitors scoring strictly
+        higher than and equal to the target.
+    """
+    result = full_ranking_pass(scorer, users, targets, exclude, batch_size=batch_size)
+    return result.g, result.t
+
+
+def sampled_rank_counts(
+    scorer: Scorer,
+    users: np.ndarray | Sequence[int],
+    targets: np.ndarray | Sequence[int],
+    candidates: np.ndarray,
+    batch_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rank counts of each held-out item among its stored negative candidates.
+
+    Args:
+        scorer: The model.
+        users: User index per evaluated row, shape ``(U,)``.
+        targets: Held-out item per row, shape ``(U,)``.
+        candidates: Negative items per row, shape ``(U, m)`` (99 by the protocol).
+        batch_size: Rows scored per batch; ``None`` picks one from the width.
+
+    Returns:
+        ``(g, t)`` int64 arrays of competitors scoring higher / equal.
+
+    Raises:
+        ValueError: On mismatched or out-of-range indices, a target among its
+            own candidates, or bad scores.
+    """
+    users = as_index_array(users, "users")
+    targets = as_index_array(targets, "targets")
+    candidates = np.asarray(candidates)
+    if (
+        candidates.ndim != 2
+        or candidates.shape[0] != users.size
+        or users.shape != targets.shape
+    ):
+        raise ValueError(
+            f"users {users.shape}, targets {targets.shape} and candidates "
+            f"{candidates.shape} must describe the same rows (candidates 2-D)"
+        )
+    if candidates.size and not np.issubdtype(candidates.dtype, np.integer):
+        raise ValueError(
+            f"candidates must hold integer indices, got dtype {candidates.dtype}"
+        )
+    n_items = int(scorer.n_items)
+    check_range(targets, n_items, "targets")
+    check_range(candidates.ravel(), n_items, "candidates")
+    clash = (candidates == targets[:, None]).any(axis=1)
+    if clash.any():
+        row = int(np.argmax(clash))
+        raise ValueError(
+            f"target item {int(targets[row])} of user {int(users[row])} is among "
+            "its own negative candidates"
+        )
+    items = np.concatenate([targets[:, None], candidates.astype(np.int64)], axis=1)
+    g = np.empty(users.size, dtype=np.int64)
+    t = np.empty(users.size, dtype=np.int64)
+    for part in batches(users.size, resolve_batch_size(batch_size, items.shape[1])):
+        batch_items = items[part]
+        scores = check_scores(scorer.score(users[part], batch_items), batch_items.shape)
+        threshold = scores[:, :1]
+        g[part] = row_counts(scores[:, 1:] > threshold)
+        t[part] = row_counts(scores[:, 1:] == threshold)
+    return g, t
+
+
+def full_ranking_metrics(  # noqa: PLR0917
+    scorer: Scorer,
+    users: np.ndarray | Sequence[int],
+    targets: np.ndarray | Sequence[int],
+    exclude: sp.spmatrix | sp.sparray,
+    ks: Sequence[int] = DEFAULT_KS,
+    batch_size: int | None = None,
+) -> dict[str, float | int]:
+    """HR@K, NDCG@K and MRR of the held-out items ranked among all items.
+
+    Args:
+        scorer: The model.
+        users: User index per evaluated row.
+        targets: Held-out item per row.
+        exclude: Sparse matrix of each user's items to remove (see
+            :func:`full_rank_counts`).
+        ks: Cut-offs.
+        batch_size: Users scored per batch (``None``: automatic).
+
+    Returns:
+        ``{"hr@5", "ndcg@5", "hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr",
+        "users"}`` (keys follow ``ks``), tie-aware expectations.
+    """
+    g, t = full_rank_counts(scorer, users, targets, exclude, batch_size)
+    return metrics_from_counts(g, t, ks)
+
+
+def sampled_metrics(  # noqa: PLR0917
+    scorer: Scorer,
+    users: np.ndarray | Sequence[int],
+    targets: np.ndarray | Sequence[int],
+    candidates: np.ndarray,
+    ks: Sequence[int] = DEFAULT_KS,
+    batch_size: int | None = None,
+) -> dict[str, float | int]:
+    """HR@K, NDCG@K and MRR of the held-out items ranked among 1 + m candidates.
+
+    Args:
+        scorer: The model.
+        users: User index per evaluated row.
+        targets: Held-out item per row.
+        candidates: ``(U, m)`` stored negatives per row.
+        ks: Cut-offs (K larger than ``m + 1`` gives HR@K = 1).
+        batch_size: Rows scored per batch (``None``: automatic).
+
+    Returns:
+        The same keys as :func:`full_ranking_metrics`.
+    """
+    g, t = sampled_rank_counts(scorer, users, targets, candidates, batch_size)
+    return metrics_from_counts(g, t, ks)

@@ -1,0 +1,113 @@
+"""One model's entry of the ``ranking_metrics`` report, under the protocol."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ncf_recommender.evaluation.beyond_accuracy import catalogue_coverage, novelty
+from ncf_recommender.evaluation.classification import binary_metrics
+from ncf_recommender.evaluation.interactions import (
+    InteractionTable,
+    candidates_matrix,
+    interaction_matrix,
+    table_indices,
+)
+from ncf_recommender.evaluation.metrics import DEFAULT_KS, metrics_from_counts
+from ncf_recommender.evaluation.ranking import (
+    Scorer,
+    full_ranking_pass,
+    sampled_metrics,
+)
+
+
+def evaluate_scorer(  # noqa: PLR0917
+    scorer: Scorer,
+    train: InteractionTable,
+    val: InteractionTable,
+    test: InteractionTable,
+    test_candidates: InteractionTable | np.ndarray,
+    n_users: int,
+    *,
+    ks: Sequence[int] = DEFAULT_KS,
+    top_n: int = 10,
+    probabilities: bool | None = None,
+    batch_size: int | None = None,
+) -> dict[str, Any]:
+    """Evaluate one trained model on the test split, as the protocol says.
+
+    * ``full``: each test item ranked among all items, the user's train and
+      validation items removed (tie-aware HR@K, NDCG@K, MRR).
+    * ``sampled``: each test item ranked among itself and the user's stored
+      negatives.
+    * ``accuracy`` / ``log_loss``: the seed's binary numbers on each test
+      positive plus one negative, the first of the user's stored candidates
+      (a uniform draw from the items the user never interacted with). Only for
+      scorers whose scores are probabilities; otherwise ``None``.
+    * ``coverage@N`` / ``novelty@N``: of the top-N lists of the test users
+      (train and validation items removed); novelty uses training popularity
+      over ``n_users`` users.
+    * ``eval_seconds``: wall-clock seconds of this call.
+
+    Args:
+        scorer: The trained model.
+        train: Training interactions (``user_idx``, ``item_idx``): DataFrame
+            or mapping of arrays.
+        val: Validation interactions (excluded from the full ranking).
+        test: Test interactions, one held-out item per row.
+        test_candidates: The stored negatives: the long ``test_candidates``
+            table, or a ``(len(test), m)`` array aligned with ``test``'s rows.
+        n_users: Number of users (rows of the interaction matrices).
+        ks: Cut-offs for HR/NDCG.
+        top_n: Length of the lists for coverage and novelty.
+        probabilities: Whether the scores are probabilities; ``None`` reads the
+            scorer's ``outputs_probabilities`` attribute (default ``True``).
+        batch_size: Users scored per batch (``None``: automatic).
+
+    Returns:
+        ``{"full": {...}, "sampled": {...}, "accuracy", "log_loss",
+        "coverage@N", "novelty@N", "eval_seconds"}`` of plain Python numbers
+        (or ``None``), ready for JSON.
+
+    Raises:
+        ValueError: On missing columns, out-of-range indices, a test item
+            among the user's train or validation items, or bad candidates.
+    """
+    start = time.perf_counter()
+    n_items = int(scorer.n_items)
+    train_users, train_items = table_indices(train, "train")
+    val_users, val_items = table_indices(val, "val")
+    test_users, test_items = table_indices(test, "test")
+    seen = interaction_matrix(
+        np.concatenate([train_users, val_users]),
+        np.concatenate([train_items, val_items]),
+        n_users,
+        n_items,
+    )
+    ranking = full_ranking_pass(
+        scorer, test_users, test_items, seen, top_n=top_n, batch_size=batch_size
+    )
+    candidates = candidates_matrix(test_candidates, test_users)
+    sampled = sampled_metrics(
+        scorer, test_users, test_items, candidates, ks=ks, batch_size=batch_size
+    )
+    if probabilities is None:
+        probabilities = bool(getattr(scorer, "outputs_probabilities", True))
+    binary: dict[str, float | None] = {"accuracy": None, "log_loss": None}
+    if probabilities:
+        binary.update(binary_metrics(scorer, test_users, test_items, candidates[:, 0]))
+    item_counts = interaction_matrix(train_users, train_items, n_users, n_items).getnnz(
+        axis=0
+    )
+    return {
+        "full": metrics_from_counts(ranking.g, ranking.t, ks),
+        "sampled": sampled,
+        "accuracy": binary["accuracy"],
+        "log_loss": binary["log_loss"],
+        f"coverage@{top_n}": catalogue_coverage(ranking.top_items, n_items),
+        f"novelty@{top_n}": novelty(ranking.top_items, item_counts, n_users),
+        "eval_seconds": float(time.perf_counter() - start),
+    }

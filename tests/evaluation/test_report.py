@@ -1,0 +1,92 @@
+"""evaluate_scorer: one model's ranking_metrics entry on a tiny split."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ncf_recommender.evaluation import (
+    binary_metrics,
+    evaluate_scorer,
+    full_ranking_metrics,
+    interaction_matrix,
+    sampled_metrics,
+)
+from tests.evaluation import TableScorer
+
+N_USERS, N_ITEMS = 3, 8
+TRAIN = pd.DataFrame({"user_idx": [0, 0, 1, 2, 2], "item_idx": [0, 1, 2, 3, 4]})
+VAL = pd.DataFrame({"user_idx": [0, 1], "item_idx": [2, 3]})
+TEST = pd.DataFrame({"user_idx": [0, 1], "item_idx": [5, 6]})
+CANDIDATES = pd.DataFrame({"user_idx": [1, 0, 1, 0], "item_idx": [0, 6, 7, 7]})
+
+
+def scorer(probabilities: bool = True) -> TableScorer:
+    table = np.random.default_rng(3).uniform(size=(N_USERS, N_ITEMS))
+    return TableScorer(table, outputs_probabilities=probabilities)
+
+
+def test_entry_combines_the_protocol_numbers() -> None:
+    model = scorer()
+    entry = evaluate_scorer(
+        model, TRAIN, VAL, TEST, CANDIDATES, n_users=N_USERS, top_n=2
+    )
+    seen = interaction_matrix(
+        np.r_[TRAIN["user_idx"], VAL["user_idx"]],
+        np.r_[TRAIN["item_idx"], VAL["item_idx"]],
+        N_USERS,
+        N_ITEMS,
+    )
+    assert entry["full"] == pytest.approx(
+        full_ranking_metrics(model, [0, 1], [5, 6], seen)
+    )
+    candidates = np.array([[6, 7], [0, 7]])
+    assert entry["sampled"] == pytest.approx(
+        sampled_metrics(model, [0, 1], [5, 6], candidates)
+    )
+    binary = binary_metrics(model, [0, 1], [5, 6], candidates[:, 0])
+    assert entry["accuracy"] == pytest.approx(binary["accuracy"])
+    assert entry["log_loss"] == pytest.approx(binary["log_loss"])
+    # Top-2 lists over unseen items: user 0 from {3..7}, user 1 from {0,1,4,5,6,7}.
+    table = model.table
+    expected_lists = []
+    for user, seen_items in ((0, {0, 1, 2}), (1, {2, 3})):
+        free = [i for i in range(N_ITEMS) if i not in seen_items]
+        expected_lists.append(sorted(free, key=lambda i: -table[user, i])[:2])
+    distinct = {i for row in expected_lists for i in row}
+    assert entry["coverage@2"] == pytest.approx(len(distinct) / N_ITEMS)
+    counts = np.bincount(TRAIN["item_idx"], minlength=N_ITEMS)
+    info = [
+        -np.log2(max(counts[i], 1) / N_USERS) for row in expected_lists for i in row
+    ]
+    assert entry["novelty@2"] == pytest.approx(np.mean(info))
+    assert entry["eval_seconds"] >= 0.0
+    json.dumps(entry)
+
+
+def test_non_probability_scorer_gets_no_binary_numbers() -> None:
+    entry = evaluate_scorer(
+        scorer(False), TRAIN, VAL, TEST, CANDIDATES, n_users=N_USERS, top_n=3
+    )
+    assert entry["accuracy"] is None and entry["log_loss"] is None
+    assert set(entry["full"]) == {
+        "hr@5",
+        "ndcg@5",
+        "hr@10",
+        "ndcg@10",
+        "hr@20",
+        "ndcg@20",
+        "mrr",
+        "users",
+    }
+
+
+def test_test_item_already_seen_raises() -> None:
+    leaky = pd.DataFrame({"user_idx": [0, 1], "item_idx": [1, 6]})
+    with pytest.raises(ValueError, match="target item 1 of user 0"):
+        evaluate_scorer(
+            scorer(), TRAIN, VAL, leaky, CANDIDATES, n_users=N_USERS, top_n=3
+        )
