@@ -1206,7 +1206,14 @@ def build_recommender(
             "(kedro run) or choose another model"
         )
     model_version = store.resolve_version(model_type.dataset, version)
-    loaded = store.load(model_type.dataset, model_version)
+    try:
+        loaded = store.load(model_type.dataset, model_version)
+    except Exception as error:
+        if version is None:
+            raise
+        raise ValueError(
+            f"cannot load {model_type.dataset!r} version {version!r}: {error}"
+        ) from error
     data = ServingData.from_frames(
         store.load(INTERACTIONS_DATASET),
         store.load(USER_MAPPING_DATASET),

@@ -1,0 +1,260 @@
+"""HTTP service: FastAPI app serving Top-N recommendations.
+
+Run it with ``make serve`` (``uvicorn ncf_recommender.serving.api:app``, bound to
+127.0.0.1:8000 unless ``HOST``/``PORT`` say otherwise). The model, mappings and
+seen items load once, at start-up, from the Kedro project at
+``$NCF_PROJECT_PATH`` (default: the working directory), environment
+``$NCF_KEDRO_ENV``; ``$NCF_MODEL`` and ``$NCF_MODEL_VERSION`` override the
+``recommendation.model`` parameter and pin a model version.
+
+Endpoints: ``GET /recommendations/{user_id}?top_n=10``, ``POST /recommendations``
+(``{"user_ids": [...], "top_n": 10}``), ``GET /health``, ``GET /model``; OpenAPI
+docs at ``/docs``. Unknown users get the popularity fallback (``cold_start:
+true``) or, with ``recommendation.cold_start: raise``, a 404. A bad ``top_n`` or
+too many users give a 422 whose ``detail`` says what is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ncf_recommender.serving.recommender import (
+    PROJECT_PATH_ENV,
+    Recommendation,
+    Recommender,
+    UnknownUserError,
+    build_recommender,
+    open_project,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable overriding the ``recommendation.model`` parameter.
+MODEL_ENV = "NCF_MODEL"
+#: Environment variable pinning the served model's version.
+MODEL_VERSION_ENV = "NCF_MODEL_VERSION"
+
+
+class ServingSettings(BaseModel):
+    """The ``serving`` parameter group.
+
+    Attributes:
+        max_users_per_request: Most user ids in one ``POST /recommendations``.
+        max_top_n: Largest ``top_n`` accepted.
+        blas_threads: BLAS threads per request thread (``None``: library
+            default). One avoids oversubscribing the cores when requests run
+            concurrently in the server's thread pool.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_users_per_request: int = Field(default=100, ge=1)
+    max_top_n: int = Field(default=1000, ge=1)
+    blas_threads: int | None = Field(default=1, ge=1)
+
+
+class RecommendedItemOut(BaseModel):
+    """One recommended item."""
+
+    rank: int = Field(description="1-based position, best first")
+    item_id: str = Field(description="original item id")
+    score: float = Field(description="model score (cold start: share of users)")
+
+
+class RecommendationOut(BaseModel):
+    """Top-N answer for one user."""
+
+    user_id: str
+    cold_start: bool = Field(description="unknown user: most popular items")
+    model: str
+    model_version: str | None
+    recommendations: list[RecommendedItemOut]
+
+
+class BatchRequest(BaseModel):
+    """Several users at once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_ids: list[str] = Field(min_length=1, description="original user ids")
+    top_n: int = Field(default=10, ge=1)
+
+
+class BatchResponse(BaseModel):
+    """Answers in the order of ``user_ids``."""
+
+    results: list[RecommendationOut]
+
+
+class HealthOut(BaseModel):
+    """Liveness and what is loaded."""
+
+    status: str
+    model: str
+    model_version: str | None
+
+
+class ModelOut(BaseModel):
+    """The served model."""
+
+    model: str
+    model_version: str | None = Field(description="Kedro version timestamp")
+    selected_by: str
+    metrics: dict[str, Any] | None = Field(
+        description="ranking_metrics[model] of the model's run (or the latest)"
+    )
+    metrics_version: str | None
+    n_users: int
+    n_items: int
+    cold_start: str
+    ranking: str
+
+
+Factory = Callable[[], tuple[Recommender, ServingSettings]]
+
+
+def load_from_project() -> tuple[Recommender, ServingSettings]:
+    """Load the recommender and settings from the project named by the environment.
+
+    Returns:
+        ``(recommender, serving settings)``.
+    """
+    store, params = open_project(os.environ.get(PROJECT_PATH_ENV))
+    recommender = build_recommender(
+        store,
+        params.get("recommendation"),
+        model=os.environ.get(MODEL_ENV) or None,
+        version=os.environ.get(MODEL_VERSION_ENV) or None,
+    )
+    return recommender, ServingSettings.model_validate(params.get("serving") or {})
+
+
+def _out(recommendation: Recommendation) -> RecommendationOut:
+    return RecommendationOut.model_validate(recommendation.to_dict())
+
+
+def _readable(errors: list[dict[str, Any]]) -> str:
+    """``'query.top_n: Input should be ...'`` lines from pydantic errors."""
+    parts = []
+    for error in errors:
+        where = (
+            ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "request"
+        )
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create_app(factory: Factory = load_from_project) -> FastAPI:
+    """Build the FastAPI app.
+
+    Args:
+        factory: Called once at start-up; returns the recommender and the
+            serving settings (tests pass a prebuilt recommender).
+
+    Returns:
+        The app.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        recommender, settings = factory()
+        limits = None
+        if settings.blas_threads is not None:
+            from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+            limits = threadpool_limits(settings.blas_threads, user_api="blas")
+        app.state.recommender = recommender
+        app.state.settings = settings
+        logger.info("serving %s", recommender.ranking_method)
+        yield
+        if limits is not None:
+            limits.restore_original_limits()
+
+    app = FastAPI(
+        title="ncf-recommender",
+        description="Top-N product recommendations from Neural Collaborative Filtering.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = jsonable_encoder(exc.errors())
+        return JSONResponse(
+            status_code=422, content={"detail": _readable(errors), "errors": errors}
+        )
+
+    @app.exception_handler(UnknownUserError)
+    async def _unknown(request: Request, exc: UnknownUserError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(ValueError)
+    async def _bad_value(request: Request, exc: ValueError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("request %s failed", request.url.path)
+        return JSONResponse(
+            status_code=500, content={"detail": f"internal error: {type(exc).__name__}"}
+        )
+
+    def _check_top_n(request: Request, top_n: int) -> None:
+        limit = request.app.state.settings.max_top_n
+        if top_n > limit:
+            raise HTTPException(422, f"top_n must be at most {limit}, got {top_n}")
+
+    @app.get("/health")
+    def health(request: Request) -> HealthOut:
+        """Liveness; also says which model is loaded."""
+        recommender: Recommender = request.app.state.recommender
+        return HealthOut(
+            status="ok",
+            model=recommender.model_name,
+            model_version=recommender.model_version,
+        )
+
+    @app.get("/model")
+    def model_info(request: Request) -> ModelOut:
+        """The served model: type, version timestamp and its metrics."""
+        return ModelOut.model_validate(request.app.state.recommender.info())
+
+    @app.get("/recommendations/{user_id}")
+    def recommend_one(
+        request: Request,
+        user_id: str,
+        top_n: Annotated[int, Query(ge=1, description="number of items")] = 10,
+    ) -> RecommendationOut:
+        """Top-N unseen items for one original user id."""
+        _check_top_n(request, top_n)
+        return _out(request.app.state.recommender.recommend(user_id, top_n))
+
+    @app.post("/recommendations")
+    def recommend_many(request: Request, body: BatchRequest) -> BatchResponse:
+        """Top-N unseen items for several original user ids."""
+        settings: ServingSettings = request.app.state.settings
+        if len(body.user_ids) > settings.max_users_per_request:
+            raise HTTPException(
+                422,
+                f"at most {settings.max_users_per_request} user_ids per request, "
+                f"got {len(body.user_ids)}",
+            )
+        _check_top_n(request, body.top_n)
+        results = request.app.state.recommender.recommend_many(
+            body.user_ids, body.top_n
+        )
+        return BatchResponse(results=[_out(r) for r in results])
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,130 @@
+"""``ncf-recommend USER_ID [--top-n N] [--model gmf|mlp|neumf]``: a Top-N table.
+
+Loads the model from the Kedro project in the working directory (or
+``--project`` / ``$NCF_PROJECT_PATH``) through :func:`recommend_items` and
+prints a readable table, or JSON with ``--json``. Exit status 0 on success, 1
+for an unknown user when cold start is disabled, 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+
+from ncf_recommender.serving.recommender import (
+    AUTO,
+    Recommendation,
+    UnknownUserError,
+    model_types,
+    recommend_items,
+)
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive integer, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive integer (>= 1), got {value}"
+        )
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser.
+
+    Returns:
+        The parser.
+    """
+    parser = argparse.ArgumentParser(
+        prog="ncf-recommend",
+        description="Top-N product recommendations for one user (original user id).",
+    )
+    parser.add_argument("user_id", help="original user id, e.g. a reviewer id")
+    parser.add_argument(
+        "--top-n", type=_positive_int, default=10, help="items (default 10)"
+    )
+    parser.add_argument(
+        "--model",
+        choices=[*sorted(model_types()), AUTO],
+        default=None,
+        help="model to use (default: the recommendation.model parameter)",
+    )
+    parser.add_argument(
+        "--version", default=None, help="model version timestamp to pin"
+    )
+    parser.add_argument(
+        "--project",
+        default=None,
+        help="Kedro project root (default: $NCF_PROJECT_PATH or .)",
+    )
+    parser.add_argument("--env", default=None, help="Kedro configuration environment")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON instead of a table"
+    )
+    return parser
+
+
+def format_table(recommendation: Recommendation) -> str:
+    """A readable table of one recommendation.
+
+    Args:
+        recommendation: The recommendation.
+
+    Returns:
+        The table, ending with a newline.
+    """
+    items = recommendation.recommendations
+    header = (
+        f"Top {len(items)} for user {recommendation.user_id} "
+        f"(model {recommendation.model}, version {recommendation.model_version}, "
+        f"cold start: {'yes, most popular items' if recommendation.cold_start else 'no'})"
+    )
+    width = max([len("item_id"), *(len(item.item_id) for item in items)])
+    lines = [header, f"{'rank':>4}  {'item_id':<{width}}  score"]
+    lines += [
+        f"{item.rank:>4}  {item.item_id:<{width}}  {item.score:.4f}" for item in items
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``ncf-recommend``.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        # Kedro logs to stdout while loading; keep stdout for the answer alone.
+        with contextlib.redirect_stdout(sys.stderr):
+            recommendation = recommend_items(
+                args.user_id,
+                args.top_n,
+                model=args.model,
+                version=args.version,
+                project_path=args.project,
+                env=args.env,
+            )
+    except UnknownUserError as error:
+        sys.stderr.write(f"ncf-recommend: {error}\n")
+        return 1
+    except ValueError as error:
+        sys.stderr.write(f"ncf-recommend: {error}\n")
+        return 2
+    if args.json:
+        sys.stdout.write(json.dumps(recommendation.to_dict(), indent=2) + "\n")
+    else:
+        sys.stdout.write(format_table(recommendation))
+    return 0

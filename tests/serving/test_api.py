@@ -1,0 +1,172 @@
+"""The FastAPI app in-process (TestClient): answers, 404, 422 and 500 handling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from ncf_recommender.models.baselines import DotProductScorer
+from ncf_recommender.serving.api import ServingSettings, create_app
+from ncf_recommender.serving.recommender import Recommender, ServingData, get_model_type
+from tests.serving import tiny_frames
+
+N_USERS, N_ITEMS = 12, 25
+SETTINGS = ServingSettings(max_users_per_request=3, max_top_n=40)
+
+
+def make_recommender(cold_start="popular", scorer=None):
+    data = ServingData.from_frames(*tiny_frames(N_USERS, N_ITEMS))
+    rng = np.random.default_rng(0)
+    scorer = scorer or DotProductScorer(
+        rng.normal(size=(N_USERS, 3)), rng.normal(size=(N_ITEMS, 3))
+    )
+    return Recommender(
+        scorer,
+        data,
+        get_model_type("neumf"),
+        model_version="2024-01-02T03.04.05.678Z",
+        cold_start=cold_start,
+        metrics={"full": {"ndcg@10": 0.5}},
+        metrics_version="2024-01-02T03.04.05.678Z",
+        selected_by="test",
+    )
+
+
+@pytest.fixture(scope="module")
+def recommender():
+    return make_recommender()
+
+
+@pytest.fixture(scope="module")
+def client(recommender):
+    with TestClient(create_app(lambda: (recommender, SETTINGS))) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def strict_client():
+    app = create_app(lambda: (make_recommender(cold_start="raise"), SETTINGS))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_get_answers_in_the_documented_shape(client, recommender):
+    response = client.get("/recommendations/U004", params={"top_n": 3})
+    assert response.status_code == 200
+    body = response.json()
+    expected = recommender.recommend("U004", 3).to_dict()
+    assert body == expected
+    assert body["model"] == "neumf" and body["cold_start"] is False
+    assert [r["rank"] for r in body["recommendations"]] == [1, 2, 3]
+
+
+def test_default_top_n_is_ten(client):
+    body = client.get("/recommendations/U004").json()
+    assert len(body["recommendations"]) == 10
+
+
+def test_unknown_user_gets_cold_start_popular_items(client):
+    body = client.get("/recommendations/someone-new?top_n=2").json()
+    assert body["cold_start"] is True and len(body["recommendations"]) == 2
+
+
+def test_unknown_user_is_404_when_cold_start_is_disabled(strict_client):
+    response = strict_client.get("/recommendations/someone-new")
+    assert response.status_code == 404
+    assert "unknown user_id 'someone-new'" in response.json()["detail"]
+    response = strict_client.post(
+        "/recommendations", json={"user_ids": ["U001", "ghost"]}
+    )
+    assert response.status_code == 404 and "'ghost'" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("top_n", "message"),
+    [
+        ("0", "query.top_n: Input should be greater than or equal to 1"),
+        ("-2", "query.top_n: Input should be greater than or equal to 1"),
+        ("ten", "query.top_n: Input should be a valid integer"),
+        ("2.5", "query.top_n: Input should be a valid integer"),
+        ("41", "top_n must be at most 40, got 41"),
+    ],
+)
+def test_bad_top_n_is_422_with_a_readable_message(client, top_n, message):
+    response = client.get(f"/recommendations/U001?top_n={top_n}")
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+
+
+def test_top_n_above_the_catalogue_returns_every_unseen_item(client, recommender):
+    body = client.get("/recommendations/U001?top_n=40").json()
+    n_seen = recommender.data.seen[1].nnz
+    assert len(body["recommendations"]) == N_ITEMS - n_seen
+
+
+def test_post_answers_every_user_in_order(client, recommender):
+    response = client.post(
+        "/recommendations", json={"user_ids": ["U002", "new", "U000"], "top_n": 2}
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["user_id"] for r in results] == ["U002", "new", "U000"]
+    assert [r["cold_start"] for r in results] == [False, True, False]
+    assert results[2] == recommender.recommend("U000", 2).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"user_ids": ["a", "b", "c", "d"]}, "at most 3 user_ids per request, got 4"),
+        ({"user_ids": []}, "user_ids: List should have at least 1 item"),
+        ({"user_ids": ["U001"], "top_n": 0}, "top_n: Input should be greater than"),
+        ({"user_ids": ["U001"], "top_n": 41}, "top_n must be at most 40"),
+        ({"user_ids": "U001"}, "user_ids: Input should be a valid list"),
+        ({"users": ["U001"]}, "user_ids: Field required"),
+    ],
+)
+def test_bad_post_is_422_with_a_readable_message(client, body, message):
+    response = client.post("/recommendations", json=body)
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+
+
+def test_health_and_model_describe_what_is_served(client):
+    assert client.get("/health").json() == {
+        "status": "ok",
+        "model": "neumf",
+        "model_version": "2024-01-02T03.04.05.678Z",
+    }
+    info = client.get("/model").json()
+    assert info["model"] == "neumf"
+    assert info["model_version"] == "2024-01-02T03.04.05.678Z"
+    assert info["metrics"] == {"full": {"ndcg@10": 0.5}}
+    assert info["n_items"] == N_ITEMS and info["ranking"].startswith("exact")
+
+
+def test_openapi_docs_list_the_endpoints(client):
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {
+        "/recommendations/{user_id}",
+        "/recommendations",
+        "/health",
+        "/model",
+    } <= set(paths)
+
+
+class _BrokenScorer:
+    n_items = N_ITEMS
+
+    def score(self, users, items=None):
+        raise RuntimeError("disk on fire")
+
+
+def test_an_internal_error_is_a_500_and_the_server_keeps_answering():
+    app = create_app(lambda: (make_recommender(scorer=_BrokenScorer()), SETTINGS))
+    with TestClient(app, raise_server_exceptions=False) as broken:
+        response = broken.get("/recommendations/U001")
+        assert response.status_code == 500
+        assert response.json() == {"detail": "internal error: RuntimeError"}
+        assert broken.get("/recommendations/nobody").status_code == 200
+        assert broken.get("/health").status_code == 200
