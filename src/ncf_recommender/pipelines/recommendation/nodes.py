@@ -1,0 +1,45 @@
+"""Nodes of the ``recommendation`` pipeline: thin adapters over :mod:`ncf_recommender.serving`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ncf_recommender.serving.recommender import (
+    RecommendationSettings,
+    batch_recommendations,
+)
+
+
+def generate_recommendations(
+    ranking_metrics: dict[str, Any],
+    interactions: pd.DataFrame,
+    user_mapping: pd.DataFrame,
+    item_mapping: pd.DataFrame,
+    params: RecommendationSettings,
+    **models: Any,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Top-N unseen items for every user with the chosen model.
+
+    Args:
+        ranking_metrics: The run's ``ranking_metrics`` (chooses the model when
+            ``recommendation.model`` is ``auto``).
+        interactions: All interactions; every one of them is excluded.
+        user_mapping: ``user_id`` / ``user_idx``.
+        item_mapping: ``item_id`` / ``item_idx``.
+        params: The ``recommendation`` parameters.
+        **models: Trained models by model type (``gmf``, ``mlp``, ``neumf``).
+
+    Returns:
+        ``recommendations`` (user_id, rank, item_id, score) and
+        ``recommendation_summary``.
+    """
+    return batch_recommendations(
+        models,
+        ranking_metrics,
+        interactions,
+        user_mapping,
+        item_mapping,
+        settings=params,
+    )

@@ -1,0 +1,137 @@
+"""The ``recommendation`` pipeline on MemoryDatasets with the SequentialRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from ncf_recommender.evaluation import top_k
+from ncf_recommender.pipelines.recommendation import create_pipeline
+from ncf_recommender.serving.recommender import ServingData
+from tests.serving import tiny_frames
+
+pytestmark = pytest.mark.slow
+
+N_USERS, N_ITEMS, TOP_N = 15, 40, 10
+METRICS = {
+    "gmf": {"full": {"ndcg@10": 0.9}, "validation": {"ndcg@10": 0.1}},
+    "mlp": {"full": {"ndcg@10": 0.1}, "validation": {"ndcg@10": 0.2}},
+    "neumf": {"full": {"ndcg@10": 0.2}, "validation": {"ndcg@10": 0.3}},
+    "most_popular": {"full": {"ndcg@10": 0.99}, "validation": {"ndcg@10": 0.99}},
+}
+CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return tiny_frames(N_USERS, N_ITEMS, seed=3)
+
+
+@pytest.fixture(scope="module")
+def models():
+    import keras  # noqa: PLC0415
+
+    from ncf_recommender.models.gmf import build_gmf  # noqa: PLC0415
+    from ncf_recommender.models.mlp import build_mlp  # noqa: PLC0415
+    from ncf_recommender.models.neumf import build_neumf  # noqa: PLC0415
+
+    keras.utils.set_random_seed(0)
+    return {
+        "gmf": build_gmf(N_USERS, N_ITEMS, embedding_dim=4),
+        "mlp": build_mlp(N_USERS, N_ITEMS, embedding_dim=4, layers=(8, 4)),
+        "neumf": build_neumf(N_USERS, N_ITEMS, gmf_dim=4, mlp_dim=4, layers=(8, 4)),
+    }
+
+
+def run_pipeline(frames, models, **params):
+    interactions, user_mapping, item_mapping = frames
+    datasets = {
+        "interactions": MemoryDataset(interactions),
+        "user_mapping": MemoryDataset(user_mapping),
+        "item_mapping": MemoryDataset(item_mapping),
+        "ranking_metrics": MemoryDataset(METRICS),
+        "params:recommendation": MemoryDataset({"top_n": TOP_N, **params}),
+        "recommendations": MemoryDataset(),
+        "recommendation_summary": MemoryDataset(),
+    }
+    for name, model in models.items():
+        datasets[f"{name}_model"] = MemoryDataset(model, copy_mode="assign")
+    catalog = DataCatalog(datasets=datasets)
+    SequentialRunner().run(create_pipeline(), catalog)
+    return catalog.load("recommendations"), catalog.load("recommendation_summary")
+
+
+def scorer_of(model):
+    from ncf_recommender.models.scorers import KerasScorer  # noqa: PLC0415
+
+    return KerasScorer(model, N_ITEMS)
+
+
+def test_every_user_gets_ranked_unseen_items_from_the_best_model(frames, models):
+    recommendations, summary = run_pipeline(frames, models)
+    assert summary["model"] == "neumf"
+    assert "validation.ndcg@10" in summary["selected_by"]
+    assert summary["ranking"].startswith("exact")
+    assert list(recommendations.columns) == ["user_id", "rank", "item_id", "score"]
+    assert len(recommendations) == N_USERS * TOP_N == summary["rows"]
+    by_user = recommendations.groupby("user_id")
+    assert (by_user["rank"].apply(list) == [list(range(1, TOP_N + 1))] * N_USERS).all()
+    assert (by_user["score"].diff().dropna() <= 0).all()
+    seen = frames[0][["user_id", "item_id"]]
+    assert recommendations.merge(seen, on=["user_id", "item_id"]).empty
+    data = ServingData.from_frames(*frames)
+    items, scores = top_k(
+        scorer_of(models["neumf"]), np.arange(N_USERS), data.seen, TOP_N
+    )
+    np.testing.assert_array_equal(
+        recommendations["item_id"].to_numpy(dtype=str), data.item_ids[items].ravel()
+    )
+    np.testing.assert_allclose(recommendations["score"], scores.ravel(), rtol=1e-6)
+
+
+def test_retrieval_then_rerank_above_the_size_threshold(frames, models):
+    params = {"retrieval": {"exact_max_pairs": 0, "candidates": 15}}
+    recommendations, summary = run_pipeline(frames, models, **params)
+    assert summary["model"] == "neumf"
+    assert summary["ranking"] == "gmf retrieves 15 unseen items, neumf re-ranks"
+    data = ServingData.from_frames(*frames)
+    retrieved, _ = top_k(scorer_of(models["gmf"]), np.arange(N_USERS), data.seen, 15)
+    got = recommendations["item_id"].to_numpy(dtype=str).reshape(N_USERS, TOP_N)
+    for user in range(N_USERS):
+        assert set(got[user]) <= set(data.item_ids[retrieved[user]])
+    assert recommendations.merge(frames[0][["user_id", "item_id"]]).empty
+
+
+def test_retrieving_every_item_gives_the_exact_lists(frames, models):
+    params = {"retrieval": {"exact_max_pairs": 0, "candidates": N_ITEMS}}
+    retrieved, _ = run_pipeline(frames, models, **params)
+    exact, _ = run_pipeline(frames, models)
+    assert retrieved["item_id"].tolist() == exact["item_id"].tolist()
+
+
+def test_model_parameter_overrides_the_metrics(frames, models):
+    recommendations, summary = run_pipeline(frames, models, model="gmf")
+    assert summary["model"] == "gmf" and summary["ranking"].startswith("exact")
+    assert summary["selected_by"] == "parameter recommendation.model"
+
+
+def test_bad_parameter_names_the_key(frames, models):
+    with pytest.raises(Exception, match="top_n"):
+        run_pipeline(frames, models, top_n=0)
+
+
+def test_catalog_declares_the_contract_dataset():
+    catalog = yaml.safe_load((CONF / "catalog_recommendation.yml").read_text())
+    entry = catalog["recommendations"]
+    assert entry["type"] == "pandas.ParquetDataset" and entry["versioned"] is True
+    assert entry["metadata"]["kedro-viz"]["layer"] == "model_output"
+    pipeline = create_pipeline()
+    assert {"interactions", "gmf_model", "neumf_model", "params:recommendation"} <= (
+        pipeline.inputs()
+    )
+    assert pipeline.outputs() == {"recommendations", "recommendation_summary"}
