@@ -27,7 +27,9 @@ def _bootstrap():
         ("movielens", "ml-100k.inter", "get_ml100k.sh"),
     ],
 )
-def test_missing_source_file_says_which_and_where(env, filename, where, monkeypatch, tmp_path):
+def test_missing_source_file_says_which_and_where(
+    env, filename, where, monkeypatch, tmp_path
+):
     if (PROJECT / "data" / "01_raw" / filename).exists():
         pytest.skip(f"{filename} is present in this checkout")
     with KedroSession.create(project_path=PROJECT, env=env) as session:
@@ -42,5 +44,7 @@ def test_bad_parameter_fails_before_any_node_runs():
         project_path=PROJECT, runtime_params={"kcore": {"min_user_interactions": 0}}
     ) as session:
         with pytest.raises(Exception, match="min_user_interactions") as info:
-            session.run(pipeline_names=["data_processing"], node_names=["validate_schema"])
+            session.run(
+                pipeline_names=["data_processing"], node_names=["validate_schema"]
+            )
     assert "greater than or equal to 1" in str(info.value)

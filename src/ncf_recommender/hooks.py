@@ -33,7 +33,9 @@ class SourceFileHooks:
         described = getattr(dataset, "_describe", dict)()
         filepath = described.get("filepath", "the configured path")
         how_to_get = (
-            (getattr(dataset, "metadata", None) or {}).get("ncf_recommender", {}).get("how_to_get")
+            (getattr(dataset, "metadata", None) or {})
+            .get("ncf_recommender", {})
+            .get("how_to_get")
         )
         env = run_params.get("env") or "base"
         raise MissingSourceError(

@@ -24,7 +24,12 @@ from ncf_recommender.pipelines.data_processing.params import (
 )
 
 SOURCE = SourceParams(
-    columns={"user_id": "user", "item_id": "item", "rating": "rating", "timestamp": "timestamp"}
+    columns={
+        "user_id": "user",
+        "item_id": "item",
+        "rating": "rating",
+        "timestamp": "timestamp",
+    }
 )
 
 
@@ -38,8 +43,12 @@ def _clean(rows: list[tuple], **params) -> tuple[pd.DataFrame, dict]:
 
 
 def _interactions(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
-    ratings = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]).assign(rating=5.0)
-    interactions, _, _ = encode_ids(ratings[["user_id", "item_id", "rating", "timestamp"]])
+    ratings = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]).assign(
+        rating=5.0
+    )
+    interactions, _, _ = encode_ids(
+        ratings[["user_id", "item_id", "rating", "timestamp"]]
+    )
     return interactions
 
 
@@ -52,7 +61,9 @@ class TestValidateSchema:
 
     def test_missing_column_names_it(self):
         with pytest.raises(SchemaError, match=r"'timestamp' \(for timestamp\)"):
-            validate_schema(_source([("u", "i", 5.0, 1)]).drop(columns="timestamp"), SOURCE)
+            validate_schema(
+                _source([("u", "i", 5.0, 1)]).drop(columns="timestamp"), SOURCE
+            )
 
     def test_milliseconds_become_seconds(self):
         params = SOURCE.model_copy(update={"timestamp_unit": "ms"})
@@ -61,12 +72,19 @@ class TestValidateSchema:
 
     def test_positional_columns_for_headerless_files(self):
         frame = pd.DataFrame([["u", "i", 4.0, 10]])
-        params = SourceParams(columns={"user_id": 0, "item_id": 1, "rating": 2, "timestamp": 3})
+        params = SourceParams(
+            columns={"user_id": 0, "item_id": 1, "rating": 2, "timestamp": 3}
+        )
         raw, _ = validate_schema(frame, params)
         assert raw.loc[0, "user_id"] == "u" and raw.loc[0, "rating"] == 4.0
 
     def test_counts_missing_and_unparsable(self):
-        rows = [("u", "i", "abc", 1), ("u", "i", None, 1), ("u", "i", 5, "x"), ("", "i", 5, 1)]
+        rows = [
+            ("u", "i", "abc", 1),
+            ("u", "i", None, 1),
+            ("u", "i", 5, "x"),
+            ("", "i", 5, 1),
+        ]
         _, report = validate_schema(_source(rows), SOURCE)
         assert report["unparsable"] == {"rating": 1, "timestamp": 1}
         assert report["missing"]["rating"] == 1 and report["missing"]["user_id"] == 1
@@ -98,14 +116,24 @@ class TestCleanRatings:
             "rating_out_of_range": 2,
         }
         assert report["rows_in"] == len(rows)
-        assert report["rows_after_cleaning"] + sum(report["rows_dropped"].values()) == len(rows)
+        assert report["rows_after_cleaning"] + sum(
+            report["rows_dropped"].values()
+        ) == len(rows)
 
     def test_duplicates_collapse_to_latest(self):
-        rows = [("u", "i", 1.0, 30), ("u", "i", 2.0, 10), ("u", "j", 3.0, 5), ("u", "i", 4.0, 30)]
+        rows = [
+            ("u", "i", 1.0, 30),
+            ("u", "i", 2.0, 10),
+            ("u", "j", 3.0, 5),
+            ("u", "i", 4.0, 30),
+        ]
         cleaned, report = _clean(rows)
         assert report["duplicates_collapsed"] == 2
         # latest timestamp wins; on a tie the later source row wins; source order kept
-        assert cleaned[["item_id", "rating"]].values.tolist() == [["j", 3.0], ["i", 4.0]]
+        assert cleaned[["item_id", "rating"]].values.tolist() == [
+            ["j", 3.0],
+            ["i", 4.0],
+        ]
 
     def test_empty_input(self):
         cleaned, report = _clean([])
@@ -119,21 +147,34 @@ class TestCleanRatings:
 
     def test_implicit_threshold(self):
         cleaned, report = _clean([("u", "a", 5.0, 1), ("u", "b", 2.0, 2)])
-        kept, report = apply_implicit_threshold(cleaned, report, CleaningParams(implicit_threshold=4))
-        assert kept["item_id"].tolist() == ["a"] and report["rows_below_implicit_threshold"] == 1
+        kept, report = apply_implicit_threshold(
+            cleaned, report, CleaningParams(implicit_threshold=4)
+        )
+        assert (
+            kept["item_id"].tolist() == ["a"]
+            and report["rows_below_implicit_threshold"] == 1
+        )
 
 
 class TestKCore:
     def test_needs_several_rounds(self):
         # u3 has 1 interaction -> dropped; then item c falls to 1 -> dropped; then u2 falls to 1.
         rows = [
-            ("u1", "a", 1), ("u1", "b", 2),
-            ("u2", "a", 1), ("u2", "b", 2), ("u2", "c", 3),
+            ("u1", "a", 1),
+            ("u1", "b", 2),
+            ("u2", "a", 1),
+            ("u2", "b", 2),
+            ("u2", "c", 3),
             ("u3", "c", 1),
-            ("u4", "a", 1), ("u4", "b", 2),
+            ("u4", "a", 1),
+            ("u4", "b", 2),
         ]
-        ratings = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]).assign(rating=5.0)
-        filtered, report = filter_k_core(ratings, {}, KCoreParams(min_user_interactions=2, min_item_interactions=2))
+        ratings = pd.DataFrame(
+            rows, columns=["user_id", "item_id", "timestamp"]
+        ).assign(rating=5.0)
+        filtered, report = filter_k_core(
+            ratings, {}, KCoreParams(min_user_interactions=2, min_item_interactions=2)
+        )
         assert sorted(filtered["user_id"].unique()) == ["u1", "u2", "u4"]
         assert "c" not in set(filtered["item_id"])
         assert report["kcore"]["rounds"] == 2
@@ -141,15 +182,24 @@ class TestKCore:
 
     def test_result_is_a_k_core(self):
         rng = np.random.default_rng(0)
-        ratings = pd.DataFrame(
-            {"user_id": rng.integers(0, 300, 3000).astype(str), "item_id": rng.zipf(1.5, 3000).astype(str)}
-        ).drop_duplicates().assign(rating=5.0, timestamp=1)
+        ratings = (
+            pd.DataFrame(
+                {
+                    "user_id": rng.integers(0, 300, 3000).astype(str),
+                    "item_id": rng.zipf(1.5, 3000).astype(str),
+                }
+            )
+            .drop_duplicates()
+            .assign(rating=5.0, timestamp=1)
+        )
         filtered, _ = filter_k_core(ratings, {}, KCoreParams())
         assert filtered.groupby("user_id").size().min() >= 5
         assert filtered.groupby("item_id").size().min() >= 5
 
     def test_empty(self):
-        empty = pd.DataFrame({"user_id": [], "item_id": [], "rating": [], "timestamp": []})
+        empty = pd.DataFrame(
+            {"user_id": [], "item_id": [], "rating": [], "timestamp": []}
+        )
         filtered, report = filter_k_core(empty, {}, KCoreParams())
         assert filtered.empty and report["rows_out"] == 0
 
@@ -163,7 +213,9 @@ class TestEncodeIds:
 
     def test_mapping_round_trip(self):
         rows = [("b", "y", 1), ("a", "x", 2), ("b", "x", 3)]
-        ratings = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]).assign(rating=5.0)
+        ratings = pd.DataFrame(
+            rows, columns=["user_id", "item_id", "timestamp"]
+        ).assign(rating=5.0)
         interactions, users, items = encode_ids(ratings)
         back = interactions.merge(users, on="user_idx", suffixes=("", "_mapped"))
         assert (back["user_id"] == back["user_id_mapped"]).all()
@@ -184,7 +236,9 @@ class TestSplit:
 
     def test_missing_column(self):
         with pytest.raises(SchemaError, match="timestamp"):
-            split_leave_last_two(_interactions([("u", "a", 1)]).drop(columns="timestamp"))
+            split_leave_last_two(
+                _interactions([("u", "a", 1)]).drop(columns="timestamp")
+            )
 
 
 @st.composite
@@ -192,7 +246,10 @@ def _interaction_frames(draw):
     n = draw(st.integers(0, 60))
     users = draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))
     stamps = draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))
-    rows = [(f"u{u}", f"i{k}", t) for k, (u, t) in enumerate(zip(users, stamps, strict=True))]
+    rows = [
+        (f"u{u}", f"i{k}", t)
+        for k, (u, t) in enumerate(zip(users, stamps, strict=True))
+    ]
     return _interactions(rows) if rows else _interactions([("u", "i", 0)]).iloc[:0]
 
 
@@ -205,14 +262,24 @@ def test_split_properties(interactions):
     key = ["user_idx", "item_idx"]
     assert len(parts) == len(interactions)
     assert not parts.duplicated(key).any()
-    assert set(map(tuple, parts[key].values)) == set(map(tuple, interactions[key].values))
+    assert set(map(tuple, parts[key].values)) == set(
+        map(tuple, interactions[key].values)
+    )
     # at most one val and one test row per user, only for users with >= 3 rows
-    assert not val["user_idx"].duplicated().any() and not test["user_idx"].duplicated().any()
+    assert (
+        not val["user_idx"].duplicated().any()
+        and not test["user_idx"].duplicated().any()
+    )
     counts = interactions.groupby("user_idx").size()
-    assert set(test["user_idx"]) == set(counts[counts >= 3].index) == set(val["user_idx"])
+    assert (
+        set(test["user_idx"]) == set(counts[counts >= 3].index) == set(val["user_idx"])
+    )
     # no held-out timestamp earlier than any of the user's train timestamps
     latest_train = train.groupby("user_idx")["timestamp"].max()
     for held in (val, test):
         merged = held.set_index("user_idx")["timestamp"]
         assert (merged >= latest_train.reindex(merged.index)).all()
-    assert (test.set_index("user_idx")["timestamp"] >= val.set_index("user_idx")["timestamp"]).all()
+    assert (
+        test.set_index("user_idx")["timestamp"]
+        >= val.set_index("user_idx")["timestamp"]
+    ).all()

@@ -32,11 +32,16 @@ EXPECTED = pd.DataFrame(
 
 def _read(env: str, path: Path, runtime_params: dict | None = None) -> pd.DataFrame:
     loader = OmegaConfigLoader(
-        conf_source=str(CONF), base_env="base", default_run_env=env, env=env,
+        conf_source=str(CONF),
+        base_env="base",
+        default_run_env=env,
+        env=env,
         runtime_params=runtime_params or {},
     )
     entry = dict(loader["catalog"]["source_ratings"])
-    assert Path(entry["filepath"]).name == path.name, "the test writes the file the env expects"
+    assert Path(entry["filepath"]).name == path.name, (
+        "the test writes the file the env expects"
+    )
     entry["filepath"] = str(path)
     source = DataCatalog.from_config({"source_ratings": entry}).load("source_ratings")
     raw, _ = validate_schema(source, SourceParams(**loader["parameters"]["source"]))
@@ -66,8 +71,17 @@ def _json_lines(records: list[dict]) -> str:
 @pytest.mark.parametrize("name", ["Electronics_5.json.gz", "Electronics.json.gz"])
 def test_amazon_2018_json_gz(tmp_path, name):
     records = [
-        {"overall": r, "verified": True, "reviewTime": "07 1, 2012", "reviewerID": u, "asin": i,
-         "reviewerName": "x", "reviewText": "ok", "summary": "s", "unixReviewTime": t}
+        {
+            "overall": r,
+            "verified": True,
+            "reviewTime": "07 1, 2012",
+            "reviewerID": u,
+            "asin": i,
+            "reviewerName": "x",
+            "reviewText": "ok",
+            "summary": "s",
+            "unixReviewTime": t,
+        }
         for u, i, r, t in EXPECTED.itertuples(index=False)
     ]
     path = tmp_path / name
@@ -78,8 +92,18 @@ def test_amazon_2018_json_gz(tmp_path, name):
 
 def test_amazon_2023_jsonl_milliseconds(tmp_path):
     records = [
-        {"rating": r, "title": "t", "text": "x", "images": [], "asin": i + "X", "parent_asin": i,
-         "user_id": u, "timestamp": t * 1000 + 123, "helpful_vote": 0, "verified_purchase": True}
+        {
+            "rating": r,
+            "title": "t",
+            "text": "x",
+            "images": [],
+            "asin": i + "X",
+            "parent_asin": i,
+            "user_id": u,
+            "timestamp": t * 1000 + 123,
+            "helpful_vote": 0,
+            "verified_purchase": True,
+        }
         for u, i, r, t in EXPECTED.itertuples(index=False)
     ]
     path = tmp_path / "Electronics.jsonl"
@@ -100,11 +124,19 @@ def test_movielens_udata(tmp_path):
     path = tmp_path / "u.data"
     path.write_text("196\t242\t3\t881250949\n186\t302\t3\t891717742\n")
     raw = _read("movielens-udata", path)
-    assert raw["user_id"].tolist() == ["196", "186"] and raw["timestamp"].tolist() == [881250949, 891717742]
+    assert raw["user_id"].tolist() == ["196", "186"] and raw["timestamp"].tolist() == [
+        881250949,
+        891717742,
+    ]
 
 
 def test_movielens_latest_csv(tmp_path):
     path = tmp_path / "ratings.csv"
-    path.write_text("userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.5,964981247\n")
+    path.write_text(
+        "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.5,964981247\n"
+    )
     raw = _read("movielens-latest", path)
-    assert raw["item_id"].tolist() == ["1", "3"] and raw["rating"].tolist() == [4.0, 4.5]
+    assert raw["item_id"].tolist() == ["1", "3"] and raw["rating"].tolist() == [
+        4.0,
+        4.5,
+    ]

@@ -60,7 +60,9 @@ def _parse_numeric(values: pd.Series) -> tuple[pd.Series, int, int]:
     return parsed, int(missing.sum()), int(unparsable.sum())
 
 
-def validate_schema(source: pd.DataFrame, params: SourceParams) -> tuple[pd.DataFrame, dict]:
+def validate_schema(
+    source: pd.DataFrame, params: SourceParams
+) -> tuple[pd.DataFrame, dict]:
     """Select and rename the source columns into the ``raw_ratings`` schema.
 
     Values are parsed (ids to strings, rating to float, timestamp to unix
@@ -81,12 +83,16 @@ def validate_schema(source: pd.DataFrame, params: SourceParams) -> tuple[pd.Data
             names it and lists the columns that are there.
     """
     absent = {
-        target: column for target, column in params.columns.items() if column not in source.columns
+        target: column
+        for target, column in params.columns.items()
+        if column not in source.columns
     }
     if absent:
         raise SchemaError(
             f"Source '{params.name}' lacks column(s) "
-            + ", ".join(f"{column!r} (for {target})" for target, column in absent.items())
+            + ", ".join(
+                f"{column!r} (for {target})" for target, column in absent.items()
+            )
             + f"; it has {list(source.columns)}. Fix 'source.columns' in the parameters "
             "of this environment."
         )
@@ -99,8 +105,14 @@ def validate_schema(source: pd.DataFrame, params: SourceParams) -> tuple[pd.Data
     user_missing, item_missing = _is_missing(user), _is_missing(item)
     raw = pd.DataFrame(
         {
-            USER_ID: user.astype("string").str.strip().where(~user_missing).astype(object),
-            ITEM_ID: item.astype("string").str.strip().where(~item_missing).astype(object),
+            USER_ID: user.astype("string")
+            .str.strip()
+            .where(~user_missing)
+            .astype(object),
+            ITEM_ID: item.astype("string")
+            .str.strip()
+            .where(~item_missing)
+            .astype(object),
             RATING: rating.to_numpy(),
             TIMESTAMP: stamp.round().astype("Int64").to_numpy(),
         }
@@ -145,7 +157,9 @@ def clean_ratings(
         "missing_item_id": raw_ratings[ITEM_ID].isna(),
         "missing_or_unparsable_rating": raw_ratings[RATING].isna(),
         "missing_or_unparsable_timestamp": raw_ratings[TIMESTAMP].isna(),
-        "rating_out_of_range": ~raw_ratings[RATING].between(params.min_rating, params.max_rating),
+        "rating_out_of_range": ~raw_ratings[RATING].between(
+            params.min_rating, params.max_rating
+        ),
     }
     dropped: dict[str, int] = {}
     keep = pd.Series(True, index=raw_ratings.index)
@@ -184,7 +198,11 @@ def apply_implicit_threshold(
         The kept ratings and the report with ``rows_below_implicit_threshold``.
     """
     if params.implicit_threshold is None:
-        return ratings, {**report, "implicit_threshold": None, "rows_below_implicit_threshold": 0}
+        return ratings, {
+            **report,
+            "implicit_threshold": None,
+            "rows_below_implicit_threshold": 0,
+        }
     keep = ratings[RATING] >= params.implicit_threshold
     return ratings.loc[keep].reset_index(drop=True), {
         **report,
@@ -237,15 +255,21 @@ def filter_k_core(
             "min_item_interactions": params.min_item_interactions,
             "rounds": rounds,
             "rows_dropped": int((~keep).sum()),
-            "users_dropped": int(ratings[USER_ID].nunique() - filtered[USER_ID].nunique()),
-            "items_dropped": int(ratings[ITEM_ID].nunique() - filtered[ITEM_ID].nunique()),
+            "users_dropped": int(
+                ratings[USER_ID].nunique() - filtered[USER_ID].nunique()
+            ),
+            "items_dropped": int(
+                ratings[ITEM_ID].nunique() - filtered[ITEM_ID].nunique()
+            ),
         },
         "rows_out": len(filtered),
         "users_out": int(filtered[USER_ID].nunique()),
         "items_out": int(filtered[ITEM_ID].nunique()),
     }
     if filtered.empty:
-        logger.warning("No interactions survive cleaning and the k-core filter: %s", final)
+        logger.warning(
+            "No interactions survive cleaning and the k-core filter: %s", final
+        )
     logger.info(
         "k-core (%d, %d) took %d round(s): %d rows, %d users, %d items remain",
         params.min_user_interactions,
@@ -258,7 +282,9 @@ def filter_k_core(
     return filtered, final
 
 
-def encode_ids(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def encode_ids(
+    ratings: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Give users and items contiguous int32 indices, in sorted order of their ids.
 
     Returns:
@@ -271,10 +297,16 @@ def encode_ids(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
         **{USER_IDX: user_codes.astype(np.int32), ITEM_IDX: item_codes.astype(np.int32)}
     )[list(INTERACTION_COLUMNS)]
     user_mapping = pd.DataFrame(
-        {USER_ID: pd.array(user_ids, dtype="string"), USER_IDX: np.arange(len(user_ids), dtype=np.int32)}
+        {
+            USER_ID: pd.array(user_ids, dtype="string"),
+            USER_IDX: np.arange(len(user_ids), dtype=np.int32),
+        }
     )
     item_mapping = pd.DataFrame(
-        {ITEM_ID: pd.array(item_ids, dtype="string"), ITEM_IDX: np.arange(len(item_ids), dtype=np.int32)}
+        {
+            ITEM_ID: pd.array(item_ids, dtype="string"),
+            ITEM_IDX: np.arange(len(item_ids), dtype=np.int32),
+        }
     )
     return interactions, user_mapping, item_mapping
 
@@ -301,7 +333,9 @@ def split_leave_last_two(
     sorted_users = users[order]
     counts = np.bincount(sorted_users, minlength=int(users.max(initial=-1)) + 1)
     starts = np.cumsum(counts) - counts
-    from_end = counts[sorted_users] - (np.arange(len(ordered)) - starts[sorted_users]) - 1
+    from_end = (
+        counts[sorted_users] - (np.arange(len(ordered)) - starts[sorted_users]) - 1
+    )
     held_out = counts[sorted_users] >= MIN_INTERACTIONS_FOR_HOLDOUT
     test = held_out & (from_end == 0)
     val = held_out & (from_end == 1)
@@ -316,4 +350,6 @@ def split_leave_last_two(
 def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
     absent = [column for column in columns if column not in frame.columns]
     if absent:
-        raise SchemaError(f"'{name}' lacks column(s) {absent}; it has {list(frame.columns)}")
+        raise SchemaError(
+            f"'{name}' lacks column(s) {absent}; it has {list(frame.columns)}"
+        )

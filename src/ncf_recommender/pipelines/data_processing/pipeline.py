@@ -32,13 +32,21 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 apply_implicit_threshold,
-                inputs=["cleaned_ratings", "partial_cleaning_report", "params:cleaning"],
+                inputs=[
+                    "cleaned_ratings",
+                    "partial_cleaning_report",
+                    "params:cleaning",
+                ],
                 outputs=["implicit_ratings", "thresholded_cleaning_report"],
                 name="apply_implicit_threshold",
             ),
             Node(
                 filter_k_core,
-                inputs=["implicit_ratings", "thresholded_cleaning_report", "params:kcore"],
+                inputs=[
+                    "implicit_ratings",
+                    "thresholded_cleaning_report",
+                    "params:kcore",
+                ],
                 outputs=["filtered_ratings", "cleaning_report"],
                 name="filter_k_core",
             ),
