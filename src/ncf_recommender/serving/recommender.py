@@ -424,6 +424,36 @@ class _FixedScores:
         return rows if items is None else np.take_along_axis(rows, items, axis=1)
 
 
+def _lookup(table: dict[str, int], ids: Sequence[str]) -> np.ndarray:
+    """Indices of ids in a hash table, ``-1`` for unknown ids (a request's few ids)."""
+    return np.fromiter((table.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
+
+
+class _UserRows:
+    """A scorer over a fixed list of users: 'user' ``i`` is ``users[i]``.
+
+    Lets :func:`top_k` work on the few rows of the seen-items matrix that a
+    request needs instead of validating the whole matrix on every call.
+    """
+
+    def __init__(self, scorer: Scorer, users: np.ndarray) -> None:
+        self.scorer = scorer
+        self.users = users
+        self.n_items = int(scorer.n_items)
+
+    def score(self, rows: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
+        return self.scorer.score(self.users[rows], items)
+
+
+def _top_k_of_users(
+    scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` for ``users``, excluding their rows of ``seen``."""
+    users = np.asarray(users, dtype=np.int64)
+    rows = np.arange(users.size, dtype=np.int64)
+    return top_k(_UserRows(scorer, users), rows, seen[users], k)
+
+
 # --------------------------------------------------------------------------- recommender
 
 
@@ -508,8 +538,8 @@ class Recommender:
         self.metrics_version = metrics_version
         self.selected_by = selected_by
         self.retrieval = retrieval
-        self._user_index = pd.Index(data.user_ids)
-        self._item_index = pd.Index(data.item_ids)
+        self._user_lookup = {uid: idx for idx, uid in enumerate(data.user_ids)}
+        self._item_lookup = {iid: idx for idx, iid in enumerate(data.item_ids)}
         # Most popular first; ties towards the lower item index.
         self._popular = np.lexsort((np.arange(data.n_items), -data.item_users))
         self._popular_scores = data.item_users[self._popular] / max(data.n_users, 1)
@@ -560,8 +590,7 @@ class Recommender:
         Raises:
             ValueError: If an id is not a string or integer.
         """
-        ids = [_check_user_id(u) for u in user_ids]
-        return self._user_index.get_indexer(ids).astype(np.int64)
+        return _lookup(self._user_lookup, [_check_user_id(u) for u in user_ids])
 
     def top_n_indices(
         self, users: np.ndarray, top_n: int
@@ -586,7 +615,7 @@ class Recommender:
                 candidates=self.retrieval.candidates,
             )
         width = min(check_top_n(top_n), self.data.n_items)
-        return top_k(self.scorer, users, self.data.seen, width)
+        return _top_k_of_users(self.scorer, users, self.data.seen, width)
 
     def recommend(
         self, user_id: Any, top_n: int = 10, history: Sequence[Any] | None = None
@@ -631,7 +660,7 @@ class Recommender:
         """
         top_n = check_top_n(top_n)
         ids = [_check_user_id(u) for u in user_ids]
-        users = self._user_index.get_indexer(ids).astype(np.int64)
+        users = _lookup(self._user_lookup, ids)
         known = users >= 0
         if self.cold_start == "raise" and not known.all():
             raise UnknownUserError(
@@ -668,7 +697,7 @@ class Recommender:
     def _item_indices(self, item_ids: Sequence[Any]) -> np.ndarray:
         """``item_idx`` of original item ids; unknown ids are an error."""
         ids = [str(i) for i in item_ids]
-        index = self._item_index.get_indexer(ids)
+        index = _lookup(self._item_lookup, ids)
         if (index < 0).any():
             unknown = [i for i, j in zip(ids, index, strict=True) if j < 0][:5]
             raise ValueError(f"history holds unknown item_id(s) {unknown}")
@@ -686,7 +715,7 @@ class Recommender:
         uid = _check_user_id(user_id)
         items = self._item_indices(history)
         scores = np.asarray(self.scorer.score_history([items]), dtype=np.float64)
-        user = int(self._user_index.get_indexer([uid])[0])
+        user = int(_lookup(self._user_lookup, [uid])[0])
         seen = self.data.seen[user].indices if user >= 0 else np.zeros(0, np.int64)
         excluded = np.union1d(seen, items)
         exclude = sp.csr_matrix(
@@ -740,7 +769,7 @@ def retrieve_and_rerank(
         or candidates < 1
     ):
         raise ValueError(f"candidates must be a positive integer, got {candidates!r}")
-    retrieved, _ = top_k(
+    retrieved, _ = _top_k_of_users(
         retrieval_scorer, users, seen, min(max(candidates, width), n_items)
     )
     valid = retrieved >= 0
