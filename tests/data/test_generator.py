@@ -361,6 +361,9 @@ def test_write_csv_names_a_missing_column(
         ({"n_ratings": 100_000, "n_users": 100, "n_items": 400}, "n_ratings"),
         ({"n_ratings": 1_000, "dirt": 0.9}, "dirt"),
         ({"n_ratings": 1_000.5}, "n_ratings"),
+        ({"n_ratings": "1000"}, "n_ratings"),
+        ({"n_ratings": 0}, "n_ratings"),
+        ({"n_ratings": 1_000, "seed": -1}, "seed"),
         ({"n_ratings": 1_000, "chain_prob": 0.8}, "chain_prob"),
     ],
 )

@@ -18,16 +18,20 @@ Generative model, in the order the generator runs:
    successor categories of its own category: a specific camera goes with a
    specific memory card. These item chains are what makes order matter.
 3. **Users.** Each user's number of ratings follows a truncated discrete power
-   law ``P(k) ~ k**-a`` whose exponent is solved so the mean is
+   law ``P(k) ~ (k + 0.5)**-a`` whose exponent is solved so the mean is
    ``n_ratings / n_users`` (about 1.86 for the real data: most users rate 1-3
    items, a few rate hundreds); counts are then nudged to sum to ``n_ratings``.
+   The item Zipf exponent (1.2) and this shift are calibrated so that the
+   full-size generation has about the real data's 5-core (see
+   :data:`ELECTRONICS_2014_5CORE_LIKE`).
    Each user also has three interest categories with weights 0.6 / 0.3 / 0.1.
 4. **Sequences.** Position by position, for every user still active at that
    position at once: with probability ``chain_prob`` the next item is a
    complement of the previous one; otherwise (``interest_prob``) a category is
    drawn from the user's interests, or from the global category mix, and an
    item from that category by popularity. Draws that repeat an item of the
-   user's history are redrawn, so (user, item) pairs are unique.
+   user's history are redrawn (after ten tries uniformly over all items), so
+   (user, item) pairs are unique.
 5. **Coverage.** Items that no draw reached replace random non-chain draws of
    their category, so exactly ``n_items`` items appear; like the real long
    tail, these items are rated once.
@@ -85,7 +89,7 @@ COLUMNS = ("user", "item", "rating", "timestamp")
 SECONDS_PER_DAY = 86_400
 FIRST_DAY = (date(1998, 12, 4) - date(1970, 1, 1)).days
 LAST_DAY = (date(2014, 7, 23) - date(1970, 1, 1)).days
-#: Growth of the rating volume per day (about x1.5 a year).
+#: Growth of the density of users' first days (x1.5 a year).
 _GROWTH_PER_DAY = math.log(1.5) / 365.25
 
 # (name, share of items and of demand, categories bought next).
@@ -594,6 +598,8 @@ def _check_args(  # noqa: PLR0917 (private, called once with all arguments)
     ):
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise ValueError(f"{name} must be an int, got {value!r}")
+    if n_ratings < 1:
+        raise ValueError(f"n_ratings must be at least 1, got {n_ratings}")
     if n_users < 1 or n_users > n_ratings:
         raise ValueError(f"n_users must be in 1..n_ratings={n_ratings}, got {n_users}")
     if n_items < 2 * n_cat:
@@ -603,7 +609,7 @@ def _check_args(  # noqa: PLR0917 (private, called once with all arguments)
             f"n_ratings={n_ratings} is too dense for n_users={n_users} and "
             f"n_items={n_items}: at most n_users * n_items // 4"
         )
-    if not 0.0 <= dirt <= 0.5:
+    if not isinstance(dirt, int | float) or not 0.0 <= dirt <= 0.5:
         raise ValueError(f"dirt must be a fraction in [0, 0.5], got {dirt!r}")
     if not (0.0 <= chain_prob < 1.0 and 0.0 <= interest_prob <= 1.0 - chain_prob):
         raise ValueError(
@@ -647,12 +653,16 @@ def generate_ratings(
     Raises:
         ValueError: If an argument is out of range; the message names it.
     """
+    if isinstance(n_ratings, bool) or not isinstance(n_ratings, int | np.integer):
+        raise ValueError(f"n_ratings must be an int, got {n_ratings!r}")
     ratio = n_ratings / ELECTRONICS_2014["n_ratings"]
     if n_users is None:
         n_users = max(1, round(ratio * ELECTRONICS_2014["n_users"]))
     if n_items is None:
         n_items = max(2 * len(_CATEGORIES), round(ratio * ELECTRONICS_2014["n_items"]))
     _check_args(n_ratings, n_users, n_items, dirt, chain_prob, interest_prob)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     rng = np.random.default_rng(seed)
     cat = _build_catalogue(rng, n_items)
     k_max = min(
@@ -685,9 +695,10 @@ DIRT_KINDS: tuple[str, ...] = (
     "out_of_range_rating",
 )
 _DIRT_SHARES = np.array([0.2, 0.2, 0.05, 0.05, 0.05, 0.05, 0.15, 0.1, 0.15])
-#: Non-empty on purpose: CSV readers turn an empty field into a missing value.
-UNPARSABLE_RATINGS = ("abc", "five", "#VALUE!", " ", "?")
-UNPARSABLE_TIMESTAMPS = ("abc", "yesterday", "#VALUE!", " ", "2014-13-45")
+#: Neither empty nor blank nor a pandas NA marker ('NA', 'null', ...): those read
+#: back from a CSV file as missing values, which would blur the two counts.
+UNPARSABLE_RATINGS = ("abc", "five", "#VALUE!", "5 stars", "?")
+UNPARSABLE_TIMESTAMPS = ("abc", "yesterday", "#VALUE!", "unknown", "2014-13-45")
 OUT_OF_RANGE_RATINGS = (0.0, 6.0, -1.0)
 
 
