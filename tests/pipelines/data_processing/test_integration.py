@@ -23,6 +23,7 @@ def outputs(tmp_path_factory):
         session.run(pipeline_names=["data_processing"])
         catalog = session.load_context().catalog
         names = [
+            "source_ratings",
             "raw_ratings",
             "cleaning_report",
             "interactions",
@@ -49,6 +50,23 @@ def test_cleaning_report_accounts_for_every_row(outputs):
     )
     assert after_threshold - report["kcore"]["rows_dropped"] == report["rows_out"]
     assert report["rows_out"] == len(outputs["interactions"])
+
+
+def test_cleaning_report_matches_injected_dirt(outputs):
+    injected = outputs["source_ratings"].attrs["dirt_counts"]
+    dropped = outputs["cleaning_report"]["rows_dropped"]
+    assert dropped["missing_user_id"] == injected["missing_user"] > 0
+    assert dropped["missing_item_id"] == injected["missing_item"] > 0
+    assert dropped["missing_or_unparsable_rating"] == (
+        injected["missing_rating"] + injected["unparsable_rating"]
+    )
+    assert dropped["missing_or_unparsable_timestamp"] == (
+        injected["missing_timestamp"] + injected["unparsable_timestamp"]
+    )
+    assert dropped["rating_out_of_range"] == injected["out_of_range_rating"] > 0
+    assert outputs["cleaning_report"]["duplicates_collapsed"] == (
+        injected["exact_duplicate"] + injected["conflicting_duplicate"]
+    )
 
 
 def test_interactions_follow_the_contract(outputs):
