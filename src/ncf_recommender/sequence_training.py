@@ -1,0 +1,394 @@
+"""Training of the next-item sequence models (SASRec-style, GRU4Rec-style).
+
+Every position of every training window predicts the item that follows it
+(see :func:`~ncf_recommender.models.sequences.training_windows`), so one
+window of ``max_len`` items gives up to ``max_len`` examples. Three losses:
+
+* ``softmax``: cross-entropy over the whole catalogue (every item a negative);
+  exact and best when the catalogue fits in memory per batch.
+* ``sampled_softmax``: cross-entropy over the positive and ``n_negatives``
+  uniform negatives (the same set for a whole window position); for catalogues
+  too large for the full softmax. Uniform sampling needs no log-Q correction.
+* ``bce``: binary cross-entropy, the positive against each sampled negative
+  (the original SASRec loss).
+* ``auto``: ``softmax`` up to ``full_softmax_max_items`` items, else
+  ``sampled_softmax``.
+
+Training reads train interactions only. Validation ranks each validation item
+among all items for the user's train history, masking the user's train items
+(the protocol's validation metric), after every epoch; the best epoch's
+weights are kept (early stopping on ``monitor``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from keras import ops
+
+from ncf_recommender.evaluation import full_ranking_metrics
+from ncf_recommender.models.sequences import (
+    SequenceScorer,
+    UserHistories,
+    sample_negatives,
+    training_windows,
+)
+
+logger = logging.getLogger(__name__)
+
+LOSSES = ("softmax", "sampled_softmax", "bce", "auto")
+
+
+@dataclass(frozen=True)
+class SequenceTrainingParams:
+    """Hyper-parameters of :func:`train_sequence_model`.
+
+    Attributes:
+        epochs: Maximum number of epochs.
+        batch_size: Training windows per step.
+        learning_rate: Adam learning rate.
+        loss: ``softmax``, ``sampled_softmax``, ``bce`` or ``auto``.
+        n_negatives: Sampled negatives per position (sampled losses).
+        full_softmax_max_items: Largest catalogue ``auto`` trains with the full softmax.
+        window_stride: Step between training windows (``None``: ``max_len``).
+        patience: Epochs without a better validation ``monitor`` before stopping.
+        monitor: Validation metric to maximise (a key of ``full_ranking_metrics``).
+        clipnorm: Gradient-norm clipping (``None`` for none).
+        weight_decay: Decoupled weight decay (AdamW) when positive.
+        eval_batch_size: Users scored per validation batch.
+        jit_compile: Compile the training step with XLA (slower to start on CPU).
+        seed: Seed of Keras (weights, dropout) and of window shuffling and negatives.
+    """
+
+    epochs: int = 200
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    loss: str = "auto"
+    n_negatives: int = 128
+    full_softmax_max_items: int = 50_000
+    window_stride: int | None = None
+    patience: int = 10
+    monitor: str = "ndcg@10"
+    clipnorm: float | None = 1.0
+    weight_decay: float = 0.0
+    eval_batch_size: int = 1024
+    jit_compile: bool = False
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        """Validate every field, naming the bad key."""
+        positive = (
+            "epochs",
+            "batch_size",
+            "n_negatives",
+            "full_softmax_max_items",
+            "eval_batch_size",
+        )
+        for key in positive:
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"training.{key} must be a positive integer, got {value!r}"
+                )
+        if self.window_stride is not None and self.window_stride < 1:
+            raise ValueError(
+                f"training.window_stride must be positive, got {self.window_stride!r}"
+            )
+        if self.patience < 0:
+            raise ValueError(f"training.patience must be >= 0, got {self.patience!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(
+                f"training.learning_rate must be positive, got {self.learning_rate!r}"
+            )
+        if self.loss not in LOSSES:
+            raise ValueError(
+                f"training.loss must be one of {LOSSES}, got {self.loss!r}"
+            )
+        if self.clipnorm is not None and not self.clipnorm > 0:
+            raise ValueError(
+                f"training.clipnorm must be positive or None, got {self.clipnorm!r}"
+            )
+        if self.weight_decay < 0:
+            raise ValueError(
+                f"training.weight_decay must be >= 0, got {self.weight_decay!r}"
+            )
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> SequenceTrainingParams:
+        """Build from a parameters mapping (e.g. Kedro ``params:training``).
+
+        Args:
+            params: Field values; missing fields take their defaults.
+
+        Returns:
+            The validated parameters.
+
+        Raises:
+            ValueError: If a key is unknown or a value is invalid.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown training parameter(s) {unknown}; known: {sorted(known)}"
+            )
+        return cls(**params)
+
+    def resolved_loss(self, n_items: int) -> str:
+        """The loss actually used for a catalogue of ``n_items`` items."""
+        if self.loss != "auto":
+            return self.loss
+        return (
+            "softmax" if n_items <= self.full_softmax_max_items else "sampled_softmax"
+        )
+
+
+@dataclass(frozen=True)
+class SequenceValidation:
+    """What validation ranks: each user's validation item after their train history.
+
+    Attributes:
+        users: ``(U,)`` users with a validation item.
+        targets: ``(U,)`` their validation items.
+        exclude: ``(n_users, n_items)`` sparse matrix of each user's train items.
+        histories: Histories the model reads (train only), indexed by user.
+    """
+
+    users: np.ndarray
+    targets: np.ndarray
+    exclude: sp.csr_matrix
+    histories: UserHistories
+
+
+class CandidateScores(keras.layers.Layer):
+    """Dot products of hidden states ``(B, T, d)`` with candidates ``(B, T, K, d)``.
+
+    Used only inside the training graph of the sampled losses (never saved).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, hidden: Any, candidates: Any) -> Any:
+        """Return ``(B, T, K)`` scores."""
+        return ops.sum(ops.expand_dims(hidden, -2) * candidates, axis=-1)
+
+    def compute_mask(
+        self, hidden: Any, candidates: Any = None, mask: Any = None
+    ) -> Any:
+        """No mask: padding positions carry zero sample weight instead."""
+        return None
+
+
+def _training_graph(model: keras.Model, loss: str, n_negatives: int) -> keras.Model:
+    """A model sharing ``model``'s layers that scores every position of a window."""
+    items = model.get_layer("item_embedding")
+    hidden = model.get_layer("sequence_output").output
+    if loss == "softmax":
+        return keras.Model(
+            model.inputs, items(hidden, reverse=True), name=f"{model.name}_train"
+        )
+    max_len = model.inputs[0].shape[1]
+    candidates = keras.Input(
+        shape=(max_len, n_negatives + 1), dtype="int32", name="candidates"
+    )
+    scores = CandidateScores(name="candidate_scores")(hidden, items(candidates))
+    return keras.Model([*model.inputs, candidates], scores, name=f"{model.name}_train")
+
+
+def _compile(graph: keras.Model, loss: str, params: SequenceTrainingParams) -> None:
+    """Compile the training graph with Adam/AdamW and the chosen loss."""
+    if params.weight_decay > 0:
+        optimizer = keras.optimizers.AdamW(
+            params.learning_rate,
+            weight_decay=params.weight_decay,
+            clipnorm=params.clipnorm,
+        )
+    else:
+        optimizer = keras.optimizers.Adam(
+            params.learning_rate, clipnorm=params.clipnorm
+        )
+    if loss == "bce":
+        loss_fn: keras.losses.Loss = keras.losses.BinaryCrossentropy(from_logits=True)
+    else:
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    graph.compile(optimizer=optimizer, loss=loss_fn, jit_compile=params.jit_compile)
+
+
+def _epoch_arrays(
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    loss: str,
+    n_items: int,
+    n_negatives: int,
+    *,
+    rng: np.random.Generator,
+) -> tuple[Any, np.ndarray]:
+    """Model inputs and labels of one epoch for the chosen loss."""
+    if loss == "softmax":
+        return inputs, targets
+    negatives = sample_negatives(targets, n_items, n_negatives, rng)
+    candidates = np.concatenate([targets[..., None], negatives], axis=-1) + 1
+    if loss == "sampled_softmax":
+        return [inputs, candidates], np.zeros(targets.shape, dtype=np.int32)
+    labels = np.zeros(candidates.shape, dtype=np.float32)
+    labels[..., 0] = 1.0
+    return [inputs, candidates], labels
+
+
+def validate(
+    model: keras.Model, validation: SequenceValidation, batch_size: int = 1024
+) -> dict[str, float | int]:
+    """Full-ranking validation metrics (HR/NDCG@5/10/20, MRR) of a sequence model.
+
+    Args:
+        model: The next-item model.
+        validation: Validation users, items, exclusions and histories.
+        batch_size: Users per scoring batch.
+
+    Returns:
+        The metrics of :func:`ncf_recommender.evaluation.full_ranking_metrics`.
+    """
+    scorer = SequenceScorer(model, validation.histories, batch_size=batch_size)
+    return full_ranking_metrics(
+        scorer,
+        validation.users,
+        validation.targets,
+        validation.exclude,
+        batch_size=batch_size,
+    )
+
+
+def train_sequence_model(
+    model: keras.Model,
+    train_histories: UserHistories,
+    validation: SequenceValidation,
+    params: SequenceTrainingParams,
+) -> tuple[keras.Model, pd.DataFrame]:
+    """Train a next-item model with early stopping on validation.
+
+    Args:
+        model: Built by ``build_sasrec`` or ``build_gru4rec``; trained in place.
+        train_histories: Per-user train histories in split order.
+        validation: See :class:`SequenceValidation` (histories = train only).
+        params: Hyper-parameters.
+
+    Returns:
+        ``(model, history)``: the model holding the best epoch's weights, and
+        one row per epoch with ``epoch``, ``loss``, the validation metrics,
+        ``train_seconds`` and ``eval_seconds`` (per epoch) and ``best`` (True on
+        the best epoch).
+
+    Raises:
+        ValueError: If the model lacks the expected layers, there is nothing to
+            train on, or ``monitor`` is not a validation metric.
+    """
+    names = {layer.name for layer in model.layers}
+    if not {"item_embedding", "sequence_output"} <= names:
+        raise ValueError(
+            "model must have layers 'item_embedding' and 'sequence_output' "
+            "(build it with build_sasrec or build_gru4rec)"
+        )
+    n_items = int(model.outputs[0].shape[-1])
+    max_len = int(model.inputs[0].shape[1])
+    loss = params.resolved_loss(n_items)
+    keras.utils.set_random_seed(params.seed)
+    rng = np.random.default_rng(params.seed)
+    windows = training_windows(train_histories, max_len, params.window_stride)
+    n_windows = windows.inputs.shape[0]
+    if n_windows == 0:
+        raise ValueError(
+            "no training windows: every train history has fewer than 2 items"
+        )
+    graph = _training_graph(model, loss, params.n_negatives)
+    _compile(graph, loss, params)
+    logger.info(
+        "Training %s: %d windows of %d, loss %s, %d items, up to %d epochs",
+        model.name,
+        n_windows,
+        max_len,
+        loss,
+        n_items,
+        params.epochs,
+    )
+    rows: list[dict[str, Any]] = []
+    best_value, best_weights, best_epoch, waited = -math.inf, model.get_weights(), 0, 0
+    for epoch in range(1, params.epochs + 1):
+        order = rng.permutation(n_windows)
+        x, y = _epoch_arrays(
+            windows.inputs[order],
+            windows.targets[order],
+            loss,
+            n_items,
+            params.n_negatives,
+            rng=rng,
+        )
+        start = time.perf_counter()
+        fitted = graph.fit(
+            x,
+            y,
+            sample_weight=windows.weights[order],
+            batch_size=params.batch_size,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+        )
+        train_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        metrics = validate(model, validation, params.eval_batch_size)
+        eval_seconds = time.perf_counter() - start
+        if params.monitor not in metrics:
+            raise ValueError(
+                f"training.monitor {params.monitor!r} is not one of {sorted(metrics)}"
+            )
+        value = float(metrics[params.monitor])
+        improved = value > best_value
+        if improved:
+            best_value, best_weights, best_epoch, waited = (
+                value,
+                model.get_weights(),
+                epoch,
+                0,
+            )
+        else:
+            waited += 1
+        rows.append(
+            {
+                "epoch": epoch,
+                "loss": float(fitted.history["loss"][-1]),
+                **{f"val_{k}": v for k, v in metrics.items() if k != "users"},
+                "train_seconds": train_seconds,
+                "eval_seconds": eval_seconds,
+            }
+        )
+        logger.info(
+            "epoch %d: loss %.4f, val %s %.4f%s (%.1fs train, %.1fs eval)",
+            epoch,
+            rows[-1]["loss"],
+            params.monitor,
+            value,
+            " *" if improved else "",
+            train_seconds,
+            eval_seconds,
+        )
+        if not improved and waited >= params.patience:
+            break
+    model.set_weights(best_weights)
+    history = pd.DataFrame(rows)
+    history["best"] = history["epoch"].eq(best_epoch)
+    logger.info("Best epoch %d, val %s %.4f", best_epoch, params.monitor, best_value)
+    return model, history
+
+
+def params_dict(params: SequenceTrainingParams) -> dict[str, Any]:
+    """The parameters as a plain dict (for logging and reports)."""
+    return asdict(params)
