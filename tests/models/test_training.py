@@ -1,0 +1,181 @@
+"""The NCF training loop: learning planted structure, early stopping, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ncf_recommender.evaluation import full_ranking_metrics, interaction_matrix
+from ncf_recommender.models.gmf import build_gmf
+from ncf_recommender.models.mlp import build_mlp
+from ncf_recommender.models.scorers import KerasScorer
+from ncf_recommender.models.training import (
+    HISTORY_COLUMNS,
+    TrainingConfig,
+    _Selector,
+    seed_everything,
+    train_model,
+)
+
+N_ITEMS, GROUPS = 40, 2
+#: Users of the learning test: enough steps per epoch for the MLP to leave its
+#: initial plateau within two epochs.
+N_USERS = 600
+#: Users of the other tests (only GMF, which learns the groups from less data).
+FEW_USERS = 100
+
+
+def planted(n_users: int = N_USERS) -> tuple[np.ndarray, ...]:
+    """Two taste groups: users of group g interact only with the items of group g.
+
+    Each user has 10 of its group's 20 items in train and one more held out for
+    validation, so a model that learns the groups ranks the held-out item among
+    the ~10 unseen in-group items, while a random ranking places it among all
+    ~30 unseen items.
+    """
+    rng = np.random.default_rng(0)
+    users, items, val_users, val_items = [], [], [], []
+    per_group = N_ITEMS // GROUPS
+    for user in range(n_users):
+        group = user % GROUPS
+        chosen = rng.choice(per_group, 11, replace=False) + group * per_group
+        users += [user] * 10
+        items += list(chosen[:10])
+        val_users.append(user)
+        val_items.append(chosen[10])
+    as_array = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
+    return as_array(users), as_array(items), as_array(val_users), as_array(val_items)
+
+
+CONFIG = TrainingConfig(
+    epochs=2,
+    batch_size=64,
+    learning_rate=0.02,
+    negatives_per_positive=4,
+    patience=5,
+    steps_per_execution=4,
+    seed=3,
+)
+
+
+def _train(build, config: TrainingConfig = CONFIG, n_users: int = N_USERS):
+    seed_everything(config.seed)
+    model = build()
+    return train_model(
+        model, *planted(n_users), n_users=n_users, n_items=N_ITEMS, config=config
+    )
+
+
+def _gmf():
+    return build_gmf(FEW_USERS, N_ITEMS, 8)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: build_gmf(N_USERS, N_ITEMS, 8),
+        lambda: build_mlp(N_USERS, N_ITEMS, 8, (16, 8)),
+    ],
+    ids=["gmf", "mlp"],
+)
+def test_two_epochs_learn_planted_groups_far_better_than_random(build):
+    result = _train(build)
+    history = result.history
+    assert list(history.columns) == list(HISTORY_COLUMNS)
+    assert history["epoch"].tolist() == [0, 1, 2]
+    # Random ranking of one held-out item among ~30 unseen items: HR@10 ~ 1/3.
+    assert history["val_hr@10"].iloc[-1] > 0.75
+    assert history["val_ndcg@10"].iloc[-1] > history["val_ndcg@10"].iloc[0] + 0.2
+    assert history["loss"].iloc[2] < history["loss"].iloc[1]
+    assert history["selected"].sum() == 1
+    assert (history.loc[1:, "examples"] == N_USERS * 10 * 5).all()
+    assert result.best_epoch == int(history.loc[history["selected"], "epoch"].iloc[0])
+
+
+def test_restored_weights_are_those_of_the_selected_epoch():
+    config = TrainingConfig(**{**CONFIG.__dict__, "epochs": 4, "smoothing": 3})
+    result = _train(_gmf, config, FEW_USERS)
+    users, items, val_users, val_items = planted(FEW_USERS)
+    metrics = full_ranking_metrics(
+        KerasScorer(result.model, N_ITEMS),
+        val_users,
+        val_items,
+        interaction_matrix(users, items, FEW_USERS, N_ITEMS),
+        ks=(10,),
+    )
+    selected = result.history.loc[result.history["selected"]].iloc[0]
+    assert metrics["ndcg@10"] == pytest.approx(selected["val_ndcg@10"], abs=1e-12)
+    assert result.summary["seconds_to_best"] <= result.summary["train_seconds"]
+
+
+def test_same_seed_gives_bit_identical_training():
+    config = TrainingConfig(**{**CONFIG.__dict__, "epochs": 1})
+    first, second = _train(_gmf, config, FEW_USERS), _train(_gmf, config, FEW_USERS)
+    columns = ["loss", "val_ndcg@10", "val_hr@10"]
+    assert first.history[columns].equals(second.history[columns])
+    for a, b in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = _train(
+        _gmf, TrainingConfig(**{**CONFIG.__dict__, "epochs": 1, "seed": 4}), FEW_USERS
+    )
+    assert not np.array_equal(
+        first.model.get_weights()[0], other.model.get_weights()[0]
+    )
+
+
+def test_smoothed_selection_prefers_a_plateau_to_a_spike():
+    values = [0.0, 0.5, 0.1, 0.4, 0.4, 0.4, 0.1]
+    raw, smooth = _Selector(1), _Selector(3)
+    for epoch, value in enumerate(values):
+        raw.add(value, [np.array(epoch)])
+        smooth.add(value, [np.array(epoch)])
+    raw.close()
+    smooth.close()
+    assert raw.best_epoch == 1 and int(raw.best_weights[0]) == 1
+    assert smooth.best_epoch == 4 and int(smooth.best_weights[0]) == 4
+    assert len(smooth.smoothed) == len(values)
+    assert smooth.smoothed[1] == pytest.approx(0.2)
+    assert smooth.smoothed[-1] == pytest.approx(0.25)  # window cut at the end
+    assert smooth.epochs_since_best() == 2
+
+
+def test_patience_stops_training_once_validation_stalls():
+    selector = _Selector(1)
+    for value in (0.1, 0.3, 0.2, 0.25):
+        selector.add(value, [np.zeros(1)])
+    assert selector.epochs_since_best() == 2 and selector.best_epoch == 1
+    # Patience 1 on the planted data: training ends one epoch after the best.
+    config = TrainingConfig(**{**CONFIG.__dict__, "epochs": 8, "patience": 1})
+    history = _train(_gmf, config, FEW_USERS).history
+    best = int(history.loc[history["selected"], "epoch"].iloc[0])
+    assert history["epoch"].max() == min(best + 1, 8)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"epochs": 0}, "training.epochs"),
+        ({"smoothing": 2}, "training.smoothing"),
+        ({"learning_rate": 0.0}, "training.learning_rate"),
+        ({"optimizer": "rmsprop"}, "training.optimizer"),
+        ({"steps_per_execution": 0}, "training.steps_per_execution"),
+    ],
+)
+def test_bad_training_config_names_the_field(change, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig(**change)
+
+
+def test_training_needs_validation_rows():
+    users, items, _, _ = planted(FEW_USERS)
+    with pytest.raises(ValueError, match="val_interactions is empty"):
+        train_model(
+            _gmf(),
+            users,
+            items,
+            users[:0],
+            items[:0],
+            n_users=FEW_USERS,
+            n_items=N_ITEMS,
+            config=CONFIG,
+        )
