@@ -254,13 +254,12 @@ def _validation_subset(
     return users[keep], items[keep]
 
 
-def train_model(
+def train_model(  # noqa: PLR0917 (positional order used by notebooks and nodes)
     model: keras.Model,
     train_users: np.ndarray,
     train_items: np.ndarray,
     val_users: np.ndarray,
     val_items: np.ndarray,
-    *,
     n_users: int,
     n_items: int,
     config: TrainingConfig,
