@@ -1,0 +1,464 @@
+"""Nodes of the ``modelling`` pipeline: thin adapters over the plain modules.
+
+Training lives in :mod:`ncf_recommender.models.training`, the architectures in
+:mod:`ncf_recommender.models`, evaluation in :mod:`ncf_recommender.evaluation`;
+the nodes turn catalogued frames into arrays, call them, and shape the
+``ranking_metrics`` entries and the plots.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import keras
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from pydantic import BaseModel
+
+from ncf_recommender.constants import ITEM_IDX, USER_IDX
+from ncf_recommender.evaluation import (
+    Scorer,
+    evaluate_scorer,
+    full_ranking_metrics,
+    interaction_matrix,
+    table_indices,
+)
+from ncf_recommender.models.baselines import (
+    DotProductScorer,
+    MostPopularScorer,
+    fit_als,
+)
+from ncf_recommender.models.gmf import build_gmf
+from ncf_recommender.models.mlp import build_mlp
+from ncf_recommender.models.neumf import build_neumf
+from ncf_recommender.models.scorers import KerasScorer
+from ncf_recommender.models.training import seed_everything, train_model
+from ncf_recommender.pipelines.modelling.params import (
+    BaselineParams,
+    EvaluationParams,
+    GMFParams,
+    MLPParams,
+    ModelParams,
+    NeuMFParams,
+    TrainingOverrides,
+    TrainingParams,
+)
+
+logger = logging.getLogger(__name__)
+
+_Params = TypeVar("_Params", bound=BaseModel)
+
+#: Metrics drawn in the comparison chart, per ranking scope.
+COMPARISON_METRICS = {
+    "full": ("hr@10", "ndcg@10", "mrr"),
+    "sampled": ("hr@10", "ndcg@10"),
+}
+
+
+def _typed(value: _Params | Mapping[str, Any], model_type: type[_Params]) -> _Params:
+    """The validated parameters (Kedro validates them already inside a session)."""
+    return value if isinstance(value, model_type) else model_type.model_validate(value)
+
+
+def _sizes(user_mapping: pd.DataFrame, item_mapping: pd.DataFrame) -> tuple[int, int]:
+    """Numbers of users and items from the id mappings."""
+    for name, frame, column in (
+        ("user_mapping", user_mapping, USER_IDX),
+        ("item_mapping", item_mapping, ITEM_IDX),
+    ):
+        if column not in frame.columns:
+            raise ValueError(f"{name} has no column {column!r}")
+        if len(frame) == 0:
+            raise ValueError(f"{name} is empty")
+    return len(user_mapping), len(item_mapping)
+
+
+def _build(
+    spec: GMFParams | MLPParams | NeuMFParams,
+    n_users: int,
+    n_items: int,
+    pretrained_gmf: keras.Model | None,
+    pretrained_mlp: keras.Model | None,
+) -> keras.Model:
+    """The model an architecture spec describes."""
+    if isinstance(spec, GMFParams):
+        return build_gmf(n_users, n_items, spec.embedding_dim, spec.l2)
+    if isinstance(spec, MLPParams):
+        return build_mlp(
+            n_users, n_items, spec.embedding_dim, spec.layers, spec.l2, spec.dropout
+        )
+    use_pretrained = spec.pretrained
+    if use_pretrained and (pretrained_gmf is None or pretrained_mlp is None):
+        raise ValueError(
+            "neumf.model.pretrained is true but the pipeline gave no trained GMF and MLP "
+            "models; wire gmf_model and mlp_model into the neumf namespace or set "
+            "pretrained: false"
+        )
+    return build_neumf(
+        n_users,
+        n_items,
+        spec.gmf_dim,
+        spec.mlp_dim,
+        spec.layers,
+        spec.l2,
+        spec.dropout,
+        pretrained_gmf if use_pretrained else None,
+        pretrained_mlp if use_pretrained else None,
+        spec.alpha,
+    )
+
+
+def train_ncf_model(  # noqa: PLR0917 (Kedro node: one argument per input)
+    train_interactions: pd.DataFrame,
+    val_interactions: pd.DataFrame,
+    user_mapping: pd.DataFrame,
+    item_mapping: pd.DataFrame,
+    model: ModelParams,
+    training: TrainingParams,
+    training_overrides: TrainingOverrides,
+    pretrained_gmf: keras.Model | None = None,
+    pretrained_mlp: keras.Model | None = None,
+) -> tuple[keras.Model, pd.DataFrame, dict[str, Any]]:
+    """Build and train one NCF model with early stopping on validation.
+
+    Args:
+        train_interactions: Training split (``user_idx``, ``item_idx``).
+        val_interactions: Validation split (one held-out item per user).
+        user_mapping: ``user_id`` ↔ ``user_idx``; its length is the user count.
+        item_mapping: ``item_id`` ↔ ``item_idx``; its length is the item count.
+        model: The namespace's architecture.
+        training: Shared training settings.
+        training_overrides: The namespace's changes to ``training``.
+        pretrained_gmf: Trained GMF for NeuMF pretraining (NeuMF only).
+        pretrained_mlp: Trained MLP-NCF for NeuMF pretraining (NeuMF only).
+
+    Returns:
+        The model at its selected epoch, the per-epoch history, and a summary
+        (selected epoch, validation metrics, seconds).
+    """
+    spec = _typed(model, ModelParams).root
+    config = _typed(training, TrainingParams).with_overrides(
+        _typed(training_overrides, TrainingOverrides)
+    )
+    n_users, n_items = _sizes(user_mapping, item_mapping)
+    train_users, train_items = table_indices(train_interactions, "train_interactions")
+    val_users, val_items = table_indices(val_interactions, "val_interactions")
+    seed_everything(config.seed)
+    network = _build(spec, n_users, n_items, pretrained_gmf, pretrained_mlp)
+    logger.info(
+        "Training %s (%d parameters) on %d interactions, %d users, %d items",
+        network.name,
+        network.count_params(),
+        train_users.size,
+        n_users,
+        n_items,
+    )
+    result = train_model(
+        network,
+        train_users,
+        train_items,
+        val_users,
+        val_items,
+        n_users=n_users,
+        n_items=n_items,
+        config=config,
+    )
+    return result.model, result.history, result.summary
+
+
+def _validation_metrics(
+    scorer: Scorer,
+    train_interactions: pd.DataFrame,
+    val_interactions: pd.DataFrame,
+    n_users: int,
+    evaluation: EvaluationParams,
+) -> dict[str, float | int]:
+    """Full-ranking validation metrics (train items removed), as early stopping sees them."""
+    train_users, train_items = table_indices(train_interactions, "train_interactions")
+    val_users, val_items = table_indices(val_interactions, "val_interactions")
+    exclude = interaction_matrix(train_users, train_items, n_users, scorer.n_items)
+    return full_ranking_metrics(
+        scorer, val_users, val_items, exclude, evaluation.ks, evaluation.batch_size
+    )
+
+
+def _entry(  # noqa: PLR0917 (mirrors evaluate_scorer's positional order)
+    scorer: Scorer,
+    train_interactions: pd.DataFrame,
+    val_interactions: pd.DataFrame,
+    test_interactions: pd.DataFrame,
+    test_candidates: pd.DataFrame,
+    n_users: int,
+    evaluation: EvaluationParams,
+) -> dict[str, Any]:
+    """Test metrics of one scorer plus its validation figures."""
+    start = time.perf_counter()
+    entry = evaluate_scorer(
+        scorer,
+        train_interactions,
+        val_interactions,
+        test_interactions,
+        test_candidates,
+        n_users,
+        ks=evaluation.ks,
+        top_n=evaluation.top_n,
+        batch_size=evaluation.batch_size,
+    )
+    entry["validation"] = _validation_metrics(
+        scorer, train_interactions, val_interactions, n_users, evaluation
+    )
+    entry["eval_seconds"] = float(time.perf_counter() - start)
+    return entry
+
+
+def evaluate_ncf_model(  # noqa: PLR0917 (Kedro node: one argument per input)
+    model: keras.Model,
+    training_summary: dict[str, Any],
+    train_interactions: pd.DataFrame,
+    val_interactions: pd.DataFrame,
+    test_interactions: pd.DataFrame,
+    test_candidates: pd.DataFrame,
+    user_mapping: pd.DataFrame,
+    item_mapping: pd.DataFrame,
+    evaluation: EvaluationParams,
+) -> dict[str, Any]:
+    """One model's ``ranking_metrics`` entry (test metrics under the protocol).
+
+    Args:
+        model: The trained model (as reloaded from the catalog).
+        training_summary: Output of :func:`train_ncf_model`.
+        train_interactions: Training split.
+        val_interactions: Validation split.
+        test_interactions: Test split.
+        test_candidates: The 99 stored negatives per test user.
+        user_mapping: Id mapping of the users.
+        item_mapping: Id mapping of the items.
+        evaluation: Evaluation settings.
+
+    Returns:
+        ``{"full", "sampled", "accuracy", "log_loss", "coverage@N", "novelty@N",
+        "validation", "train_seconds", "eval_seconds", "seconds_to_best",
+        "best_epoch", "epochs_run"}``.
+    """
+    evaluation = _typed(evaluation, EvaluationParams)
+    n_users, n_items = _sizes(user_mapping, item_mapping)
+    scorer = KerasScorer(model, n_items)
+    entry = _entry(
+        scorer,
+        train_interactions,
+        val_interactions,
+        test_interactions,
+        test_candidates,
+        n_users,
+        evaluation,
+    )
+    for key in ("train_seconds", "seconds_to_best", "best_epoch", "epochs_run"):
+        entry[key] = training_summary[key]
+    logger.info(
+        "%s test: full NDCG@10 %.4f, HR@10 %.4f, MRR %.4f; sampled HR@10 %.4f",
+        model.name,
+        entry["full"]["ndcg@10"],
+        entry["full"]["hr@10"],
+        entry["full"]["mrr"],
+        entry["sampled"]["hr@10"],
+    )
+    return entry
+
+
+def evaluate_most_popular(  # noqa: PLR0917 (Kedro node: one argument per input)
+    train_interactions: pd.DataFrame,
+    val_interactions: pd.DataFrame,
+    test_interactions: pd.DataFrame,
+    test_candidates: pd.DataFrame,
+    user_mapping: pd.DataFrame,
+    item_mapping: pd.DataFrame,
+    evaluation: EvaluationParams,
+) -> dict[str, Any]:
+    """The most-popular baseline's ``ranking_metrics`` entry.
+
+    Args:
+        train_interactions: Training split (popularity is counted on it).
+        val_interactions: Validation split.
+        test_interactions: Test split.
+        test_candidates: The stored negatives per test user.
+        user_mapping: Id mapping of the users.
+        item_mapping: Id mapping of the items.
+        evaluation: Evaluation settings.
+
+    Returns:
+        The entry, with ``train_seconds`` the counting time.
+    """
+    evaluation = _typed(evaluation, EvaluationParams)
+    n_users, n_items = _sizes(user_mapping, item_mapping)
+    start = time.perf_counter()
+    _, train_items = table_indices(train_interactions, "train_interactions")
+    scorer = MostPopularScorer(train_items, n_items)
+    train_seconds = time.perf_counter() - start
+    entry = _entry(
+        scorer,
+        train_interactions,
+        val_interactions,
+        test_interactions,
+        test_candidates,
+        n_users,
+        evaluation,
+    )
+    entry["train_seconds"] = float(train_seconds)
+    return entry
+
+
+def evaluate_als(  # noqa: PLR0917 (Kedro node: one argument per input)
+    train_interactions: pd.DataFrame,
+    val_interactions: pd.DataFrame,
+    test_interactions: pd.DataFrame,
+    test_candidates: pd.DataFrame,
+    user_mapping: pd.DataFrame,
+    item_mapping: pd.DataFrame,
+    baselines: BaselineParams,
+    evaluation: EvaluationParams,
+) -> dict[str, Any]:
+    """The implicit-ALS dot-product baseline's ``ranking_metrics`` entry.
+
+    Args:
+        train_interactions: Training split (the ALS input matrix).
+        val_interactions: Validation split.
+        test_interactions: Test split.
+        test_candidates: The stored negatives per test user.
+        user_mapping: Id mapping of the users.
+        item_mapping: Id mapping of the items.
+        baselines: Baseline settings (``als``).
+        evaluation: Evaluation settings.
+
+    Returns:
+        The entry, with ``train_seconds`` the ALS fitting time.
+    """
+    als = _typed(baselines, BaselineParams).als
+    evaluation = _typed(evaluation, EvaluationParams)
+    n_users, n_items = _sizes(user_mapping, item_mapping)
+    start = time.perf_counter()
+    train_users, train_items = table_indices(train_interactions, "train_interactions")
+    matrix = interaction_matrix(train_users, train_items, n_users, n_items)
+    user_factors, item_factors = fit_als(
+        matrix, als.factors, als.regularization, als.alpha, als.iterations, als.seed
+    )
+    train_seconds = time.perf_counter() - start
+    entry = _entry(
+        DotProductScorer(user_factors, item_factors),
+        train_interactions,
+        val_interactions,
+        test_interactions,
+        test_candidates,
+        n_users,
+        evaluation,
+    )
+    entry["train_seconds"] = float(train_seconds)
+    return entry
+
+
+def combine_ranking_metrics(**entries: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Gather every model's and baseline's entry into one ``ranking_metrics``.
+
+    Args:
+        **entries: One entry per model name, in report order.
+
+    Returns:
+        ``{model_name: entry}``.
+
+    Raises:
+        ValueError: If an entry lacks the ``full`` or ``sampled`` block.
+    """
+    for name, entry in entries.items():
+        missing = [key for key in ("full", "sampled") if key not in entry]
+        if missing:
+            raise ValueError(f"ranking_metrics entry {name!r} lacks {missing}")
+    return dict(entries)
+
+
+def _figure(columns: int) -> tuple[Figure, list[Any]]:
+    """A figure on an Agg canvas with ``columns`` side-by-side axes."""
+    figure = Figure(figsize=(5.0 * columns, 4.5), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure, list(figure.subplots(1, columns, squeeze=False)[0])
+
+
+def plot_learning_curves(**histories: pd.DataFrame) -> Figure:
+    """How did each model's loss and validation NDCG@10 evolve per epoch?
+
+    Args:
+        **histories: The ``<model>_training_history`` frames, by model name.
+
+    Returns:
+        Two panels (training loss, validation NDCG@10), one line per model and
+        the selected epoch marked.
+
+    Raises:
+        ValueError: If a history lacks a column.
+    """
+    figure, (loss_axes, ndcg_axes) = _figure(2)
+    for name, history in histories.items():
+        missing = {"epoch", "loss", "val_ndcg@10", "selected"} - set(history.columns)
+        if missing:
+            raise ValueError(f"{name}_training_history lacks columns {sorted(missing)}")
+        trained = history[history["epoch"] > 0]
+        (line,) = loss_axes.plot(
+            trained["epoch"], trained["loss"], marker=".", label=name
+        )
+        ndcg_axes.plot(
+            history["epoch"],
+            history["val_ndcg@10"],
+            marker=".",
+            color=line.get_color(),
+            label=name,
+        )
+        chosen = history[history["selected"].astype(bool)]
+        ndcg_axes.scatter(
+            chosen["epoch"],
+            chosen["val_ndcg@10"],
+            s=120,
+            facecolors="none",
+            edgecolors=line.get_color(),
+            zorder=3,
+        )
+    loss_axes.set(title="Training loss (BCE + L2)", xlabel="epoch", ylabel="loss")
+    ndcg_axes.set(
+        title="Validation NDCG@10 (full ranking; circle = kept epoch)",
+        xlabel="epoch (0 = before training)",
+        ylabel="NDCG@10",
+    )
+    for axes in (loss_axes, ndcg_axes):
+        axes.grid(alpha=0.3)
+        axes.legend()
+    return figure
+
+
+def plot_model_comparison(ranking_metrics: dict[str, dict[str, Any]]) -> Figure:
+    """How do the models and baselines compare on full and sampled test metrics?
+
+    Args:
+        ranking_metrics: The combined report.
+
+    Returns:
+        Two panels of grouped bars (full ranking; 1 + 99 sampled), one group
+        per metric and one bar per model.
+    """
+    figure, panels = _figure(2)
+    names = list(ranking_metrics)
+    width = 0.8 / max(len(names), 1)
+    for axes, (scope, metrics) in zip(panels, COMPARISON_METRICS.items(), strict=True):
+        positions = np.arange(len(metrics))
+        for index, name in enumerate(names):
+            block = ranking_metrics[name].get(scope, {})
+            values = [float(block.get(metric, np.nan)) for metric in metrics]
+            bars = axes.bar(positions + index * width, values, width, label=name)
+            axes.bar_label(bars, fmt="%.3f", fontsize=7, rotation=90, padding=2)
+        axes.set_xticks(positions + width * (len(names) - 1) / 2, metrics)
+        axes.set(title=f"Test, {scope} ranking", ylabel="value")
+        axes.margins(y=0.15)
+        axes.grid(axis="y", alpha=0.3)
+    panels[0].legend()
+    return figure

@@ -1,0 +1,159 @@
+"""Typed parameters of the ``modelling`` pipeline.
+
+Kedro (1.3+) validates a ``params:`` input type-hinted with a Pydantic model
+before any node runs, so a misspelt key or an impossible value stops the run at
+start-up with a message naming the key. The groups in
+``conf/base/parameters_modelling.yml``:
+
+* ``training``: shared by every Keras model (:class:`TrainingParams`);
+* ``<model>.model``: the architecture of one namespace (:class:`ModelParams`);
+* ``<model>.training_overrides``: that namespace's changes to ``training``
+  (:class:`TrainingOverrides`);
+* ``evaluation``: how every model is evaluated (:class:`EvaluationParams`);
+* ``baselines``: the most-popular and ALS baselines (:class:`BaselineParams`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from ncf_recommender.models.training import TrainingConfig
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GMFParams(_Strict):
+    """GMF architecture (:func:`~ncf_recommender.models.gmf.build_gmf`)."""
+
+    architecture: Literal["gmf"]
+    embedding_dim: int = Field(default=64, ge=1)
+    l2: float = Field(default=0.0, ge=0.0)
+
+
+class MLPParams(_Strict):
+    """MLP-NCF architecture (:func:`~ncf_recommender.models.mlp.build_mlp`)."""
+
+    architecture: Literal["mlp"]
+    embedding_dim: int = Field(default=64, ge=1)
+    layers: tuple[Annotated[int, Field(ge=1)], ...] = Field(
+        default=(128, 64, 32), min_length=1
+    )
+    l2: float = Field(default=0.0, ge=0.0)
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+
+
+class NeuMFParams(_Strict):
+    """NeuMF architecture (:func:`~ncf_recommender.models.neumf.build_neumf`).
+
+    With ``pretrained: true`` the towers start from the GMF and MLP-NCF trained
+    in the same run, whose sizes must then equal ``gmf_dim``, ``mlp_dim`` and
+    ``layers``.
+    """
+
+    architecture: Literal["neumf"]
+    gmf_dim: int = Field(default=64, ge=1)
+    mlp_dim: int = Field(default=64, ge=1)
+    layers: tuple[Annotated[int, Field(ge=1)], ...] = Field(
+        default=(128, 64, 32), min_length=1
+    )
+    l2: float = Field(default=0.0, ge=0.0)
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    pretrained: bool = True
+    alpha: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class ModelParams(
+    RootModel[
+        Annotated[
+            GMFParams | MLPParams | NeuMFParams, Field(discriminator="architecture")
+        ]
+    ]
+):
+    """One namespace's architecture, chosen by its ``architecture`` key."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class TrainingParams(_Strict):
+    """Training settings shared by the Keras models; see
+    :class:`~ncf_recommender.models.training.TrainingConfig` for each field."""
+
+    epochs: int = Field(default=30, ge=1)
+    batch_size: int = Field(default=1024, ge=1)
+    learning_rate: float = Field(default=1e-3, gt=0.0)
+    optimizer: Literal["adam", "sgd"] = "adam"
+    negatives_per_positive: int = Field(default=4, ge=1)
+    sampling_strategy: Literal["uniform", "popularity"] = "uniform"
+    sampling_exponent: float = Field(default=0.75, ge=0.0)
+    patience: int = Field(default=5, ge=1)
+    smoothing: int = Field(default=1, ge=1)
+    steps_per_execution: int = Field(default=50, ge=1)
+    eval_batch_size: int | None = Field(default=None, ge=1)
+    max_validation_users: int | None = Field(default=None, ge=1)
+    seed: int = Field(default=42, ge=0)
+
+    def with_overrides(self, overrides: TrainingOverrides) -> TrainingConfig:
+        """The training configuration of one namespace.
+
+        Args:
+            overrides: The namespace's changes (unset fields keep these values).
+
+        Returns:
+            The merged :class:`~ncf_recommender.models.training.TrainingConfig`.
+        """
+        merged = {**self.model_dump(), **overrides.model_dump(exclude_unset=True)}
+        return TrainingConfig(**merged)
+
+
+class TrainingOverrides(_Strict):
+    """Per-namespace changes to :class:`TrainingParams`; unset keys keep the shared value."""
+
+    epochs: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+    learning_rate: float | None = Field(default=None, gt=0.0)
+    optimizer: Literal["adam", "sgd"] | None = None
+    negatives_per_positive: int | None = Field(default=None, ge=1)
+    sampling_strategy: Literal["uniform", "popularity"] | None = None
+    sampling_exponent: float | None = Field(default=None, ge=0.0)
+    patience: int | None = Field(default=None, ge=1)
+    smoothing: int | None = Field(default=None, ge=1)
+    steps_per_execution: int | None = Field(default=None, ge=1)
+    eval_batch_size: int | None = Field(default=None, ge=1)
+    max_validation_users: int | None = Field(default=None, ge=1)
+    seed: int | None = Field(default=None, ge=0)
+
+
+class EvaluationParams(_Strict):
+    """How every model and baseline is evaluated on the test split.
+
+    Attributes:
+        ks: Cut-offs of HR@K and NDCG@K.
+        top_n: Length of the top-N lists for coverage and novelty.
+        batch_size: Users scored per batch (``None``: automatic).
+    """
+
+    ks: tuple[Annotated[int, Field(ge=1)], ...] = Field(
+        default=(5, 10, 20), min_length=1
+    )
+    top_n: int = Field(default=10, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+
+
+class ALSParams(_Strict):
+    """Implicit-feedback ALS (:func:`~ncf_recommender.models.baselines.fit_als`)."""
+
+    factors: int = Field(default=128, ge=1)
+    regularization: float = Field(default=10.0, gt=0.0)
+    alpha: float = Field(default=0.0, ge=0.0)
+    iterations: int = Field(default=30, ge=0)
+    seed: int = Field(default=0, ge=0)
+
+
+class BaselineParams(_Strict):
+    """The baselines evaluated beside the Keras models."""
+
+    als: ALSParams = Field(default_factory=ALSParams)

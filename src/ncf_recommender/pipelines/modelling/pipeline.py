@@ -1,0 +1,188 @@
+"""Wiring of the ``modelling`` pipeline.
+
+One template (train → evaluate) is instantiated per Keras model type with
+``namespace=<model>``: the shared inputs and the ``training`` and ``evaluation``
+parameter groups keep their names, ``params:model`` and
+``params:training_overrides`` resolve to ``<model>.model`` and
+``<model>.training_overrides``, and the outputs are renamed to the catalog's
+``<model>_model``, ``<model>_training_history`` and ``<model>_metrics``. NeuMF
+additionally reads ``gmf_model`` and ``mlp_model`` for its pretraining. The
+baselines are evaluated in the same run and every entry is combined into one
+``ranking_metrics`` report with its plots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from kedro.pipeline import Node, Pipeline, pipeline
+
+from ncf_recommender.pipelines.modelling.nodes import (
+    combine_ranking_metrics,
+    evaluate_als,
+    evaluate_most_popular,
+    evaluate_ncf_model,
+    plot_learning_curves,
+    plot_model_comparison,
+    train_ncf_model,
+)
+
+#: Keras models trained by ``kedro run --pipeline modelling``, in dependency order.
+MODELS: tuple[str, ...] = ("gmf", "mlp", "neumf")
+#: Baselines evaluated in the same run (``ranking_metrics`` keys).
+BASELINES: tuple[str, ...] = ("most_popular", "als")
+#: Extra inputs of a model's training node: its pretrained models.
+PRETRAINED_INPUTS: Mapping[str, Mapping[str, str]] = {
+    "neumf": {"pretrained_gmf": "gmf_model", "pretrained_mlp": "mlp_model"},
+}
+_SPLITS = ["train_interactions", "val_interactions", "test_interactions"]
+_SHARED_INPUTS = {*_SPLITS, "test_candidates", "user_mapping", "item_mapping"}
+_SHARED_PARAMS = {
+    "params:training": "params:training",
+    "params:evaluation": "params:evaluation",
+}
+
+
+def model_template(pretrained_inputs: Mapping[str, str] | None = None) -> Pipeline:
+    """The train → evaluate template shared by every Keras model type.
+
+    Args:
+        pretrained_inputs: Extra keyword inputs of the training node (e.g.
+            ``{"pretrained_gmf": "gmf_model"}``).
+
+    Returns:
+        The un-namespaced template.
+    """
+    train_inputs = {
+        "train_interactions": "train_interactions",
+        "val_interactions": "val_interactions",
+        "user_mapping": "user_mapping",
+        "item_mapping": "item_mapping",
+        "model": "params:model",
+        "training": "params:training",
+        "training_overrides": "params:training_overrides",
+        **(pretrained_inputs or {}),
+    }
+    return Pipeline(
+        [
+            Node(
+                train_ncf_model,
+                inputs=train_inputs,
+                outputs=["model", "training_history", "training_summary"],
+                name="train_model",
+            ),
+            Node(
+                evaluate_ncf_model,
+                inputs=[
+                    "model",
+                    "training_summary",
+                    *_SPLITS,
+                    "test_candidates",
+                    "user_mapping",
+                    "item_mapping",
+                    "params:evaluation",
+                ],
+                outputs="metrics",
+                name="evaluate_model",
+            ),
+        ]
+    )
+
+
+def model_pipeline(name: str) -> Pipeline:
+    """The template instantiated for one model type.
+
+    Args:
+        name: Model name: namespace, parameter group and dataset prefix.
+
+    Returns:
+        The namespaced pipeline, tagged with ``name``.
+    """
+    pretrained = PRETRAINED_INPUTS.get(name, {})
+    return pipeline(
+        model_template(pretrained),
+        namespace=name,
+        inputs=_SHARED_INPUTS | set(pretrained.values()),
+        outputs={
+            "model": f"{name}_model",
+            "training_history": f"{name}_training_history",
+            "metrics": f"{name}_metrics",
+        },
+        parameters=_SHARED_PARAMS,
+        tags=name,
+    )
+
+
+def baselines_pipeline() -> Pipeline:
+    """Most-popular and ALS evaluated under the same protocol.
+
+    Returns:
+        The pipeline, grouped under the ``baselines`` namespace.
+    """
+    evaluation_inputs = [*_SPLITS, "test_candidates", "user_mapping", "item_mapping"]
+    return Pipeline(
+        [
+            Node(
+                evaluate_most_popular,
+                inputs=[*evaluation_inputs, "params:evaluation"],
+                outputs="most_popular_metrics",
+                name="evaluate_most_popular",
+            ),
+            Node(
+                evaluate_als,
+                inputs=[*evaluation_inputs, "params:baselines", "params:evaluation"],
+                outputs="als_metrics",
+                name="evaluate_als",
+            ),
+        ],
+        namespace="baselines",
+        prefix_datasets_with_namespace=False,
+        tags="baselines",
+    )
+
+
+def report_pipeline(models: Sequence[str] = MODELS) -> Pipeline:
+    """``ranking_metrics`` and its plots from every model's outputs.
+
+    Args:
+        models: The Keras models whose entries and histories are reported.
+
+    Returns:
+        The report pipeline.
+    """
+    entries = {name: f"{name}_metrics" for name in (*models, *BASELINES)}
+    return Pipeline(
+        [
+            Node(
+                combine_ranking_metrics,
+                inputs=entries,
+                outputs="ranking_metrics",
+                name="combine_ranking_metrics",
+            ),
+            Node(
+                plot_learning_curves,
+                inputs={name: f"{name}_training_history" for name in models},
+                outputs="learning_curves_plot",
+                name="plot_learning_curves",
+            ),
+            Node(
+                plot_model_comparison,
+                inputs="ranking_metrics",
+                outputs="model_comparison_plot",
+                name="plot_model_comparison",
+            ),
+        ]
+    )
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Train GMF, MLP-NCF and NeuMF, evaluate them and the baselines, report.
+
+    Returns:
+        The ``modelling`` pipeline.
+    """
+    return (
+        sum((model_pipeline(name) for name in MODELS), Pipeline([]))
+        + baselines_pipeline()
+        + report_pipeline(MODELS)
+    )
