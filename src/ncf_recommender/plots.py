@@ -333,7 +333,7 @@ def cleaning_figure(report: Mapping[str, Any]) -> Figure:
         padding=3,
     )
     axes.set_yticks(positions, list(steps.index))
-    axes.set_xlim(0, max(int(steps.max()), 1) * 1.35)
+    axes.set_xlim(0, max(int(steps.max()), 1) * 1.45)
     axes.xaxis.set_major_formatter(FuncFormatter(_thousands))
     axes.set_title(f"What cleaning removed: {rows_in:,} rows read, {rows_out:,} kept")
     axes.set_xlabel("rows removed (count; % of rows read)")
