@@ -328,7 +328,7 @@ def test_popularity_second_negative_is_successive_sampling():
         ({"user_idx": np.array([-1])}, "user_idx holds a negative"),
         ({"item_idx": np.array([9])}, "item_idx holds 9, outside"),
         ({"item_idx": np.array([0.5])}, "item_idx must hold integers"),
-        ({"n_items": 0}, "n_items must be at least 1"),
+        ({"n_items": 0}, "n_items must be an integer >= 1"),
         ({"negatives_per_positive": 0}, "negatives_per_positive"),
         ({"strategy": "zipf"}, "strategy must be one of"),
         ({"exponent": float("nan")}, "exponent must be finite"),
@@ -418,7 +418,7 @@ def test_eval_candidates_error_names_the_short_user():
     [
         ({"known_item_idx": np.array([200])}, "known_item_idx holds 200"),
         ({"eval_user_idx": np.array([[0]])}, "eval_user_idx must be 1-D"),
-        ({"n_negatives": 0}, "n_negatives must be at least 1"),
+        ({"n_negatives": 0}, "n_negatives must be an integer >= 1"),
         ({"seed": -1}, "seed must be a non-negative integer"),
         ({"known_user_idx": np.array([0, 0])}, "differ in length"),
     ],
