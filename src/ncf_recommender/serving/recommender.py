@@ -47,8 +47,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from ncf_recommender.constants import ITEM_ID, ITEM_IDX, USER_ID, USER_IDX
-from ncf_recommender.evaluation import interaction_matrix, top_k
-from ncf_recommender.evaluation.ranking import Scorer
+from ncf_recommender.evaluation import Scorer, interaction_matrix, top_k
 
 logger = logging.getLogger(__name__)
 
@@ -258,12 +257,29 @@ class ModelType:
         scorer_factory: ``(loaded model, serving data) -> Scorer``.
         uses_history: Whether the scorer reads a request's ``history`` (its
             scorer then implements ``score_history(histories)``).
+        ranking_factory: Optional cheaper scorer with the same per-user
+            ranking (e.g. logits without the sigmoid), used when this model
+            retrieves candidates.
     """
 
     name: str
     dataset: str
     scorer_factory: ScorerFactory
     uses_history: bool = False
+    ranking_factory: ScorerFactory | None = None
+
+    def ranking_scorer(self, model: Any, data: ServingData) -> Scorer:
+        """The scorer used for retrieval (``ranking_factory`` if set).
+
+        Args:
+            model: The loaded model.
+            data: Serving data.
+
+        Returns:
+            A scorer ranking items like the model does.
+        """
+        factory = self.ranking_factory or self.scorer_factory
+        return factory(model, data)
 
 
 _MODEL_TYPES: dict[str, ModelType] = {}
@@ -329,7 +345,38 @@ def _keras_ncf_scorer(model: Any, data: ServingData) -> Scorer:
     return KerasScorer(model, data.n_items, data.scoring_batch_size)
 
 
-for _name in ("gmf", "mlp", "neumf"):
+def _gmf_logit_scorer(model: Any, data: ServingData) -> Scorer:
+    """GMF as a plain dot product ``(p_u * h) . q_i``: the model's ranking.
+
+    ``sigmoid(h . (p_u * q_i) + b)`` is increasing in the dot product, so the
+    order of items per user is the same without the sigmoid and the bias (which
+    cost far more than the matrix product when scoring every item).
+    """
+    from ncf_recommender.models.baselines import DotProductScorer  # noqa: PLC0415
+    from ncf_recommender.models.gmf import (  # noqa: PLC0415
+        GMF_ITEM_EMBEDDING,
+        GMF_USER_EMBEDDING,
+        PREDICTION,
+    )
+
+    try:
+        users = model.get_layer(GMF_USER_EMBEDDING).get_weights()[0]
+        items = model.get_layer(GMF_ITEM_EMBEDDING).get_weights()[0]
+        kernel = model.get_layer(PREDICTION).get_weights()[0]
+    except (ValueError, IndexError) as error:
+        logger.info(
+            "GMF logits unavailable (%s); retrieving with the full scorer", error
+        )
+        return _keras_ncf_scorer(model, data)
+    if kernel.shape != (users.shape[1], 1) or items.shape[0] != data.n_items:
+        return _keras_ncf_scorer(model, data)
+    return DotProductScorer(users * kernel[:, 0], items)
+
+
+register_model_type(
+    ModelType("gmf", "gmf_model", _keras_ncf_scorer, False, _gmf_logit_scorer)
+)
+for _name in ("mlp", "neumf"):
     register_model_type(ModelType(_name, f"{_name}_model", _keras_ncf_scorer))
 
 
@@ -914,7 +961,7 @@ def batch_recommendations(
         and data.n_users * data.n_items > retrieval.exact_max_pairs
     ):
         retrieval_model = _model(models, retrieval.model)
-        retrieval_scorer = get_model_type(retrieval.model).scorer_factory(
+        retrieval_scorer = get_model_type(retrieval.model).ranking_scorer(
             retrieval_model, data
         )
         method = f"{retrieval.model} retrieves {retrieval.candidates} unseen items, {name} re-ranks"
@@ -1307,7 +1354,7 @@ def load_retrieval(
     if loaded is None:
         version = store.resolve_version(model_type.dataset)
         loaded = store.load(model_type.dataset, version)
-    scorer = model_type.scorer_factory(loaded, data)
+    scorer = model_type.ranking_scorer(loaded, data)
     _probe_fit(scorer, data, model_type.name)
     return Retrieval(scorer, model_type.name, version, settings.candidates)
 

@@ -12,7 +12,7 @@ from kedro.runner import SequentialRunner
 
 from ncf_recommender.evaluation import top_k
 from ncf_recommender.pipelines.recommendation import create_pipeline
-from ncf_recommender.serving.recommender import ServingData
+from ncf_recommender.serving.recommender import ServingData, get_model_type
 from tests.serving import tiny_frames
 
 pytestmark = pytest.mark.slow
@@ -135,3 +135,19 @@ def test_catalog_declares_the_contract_dataset():
         pipeline.inputs()
     )
     assert pipeline.outputs() == {"recommendations", "recommendation_summary"}
+
+
+def test_gmf_retrieval_logits_rank_like_the_model(frames, models):
+    data = ServingData.from_frames(*frames)
+    users = np.arange(N_USERS)
+    logits = get_model_type("gmf").ranking_scorer(models["gmf"], data)
+    assert type(logits).__name__ == "DotProductScorer"
+    model = scorer_of(models["gmf"])
+    by_logits, _ = top_k(logits, users, data.seen, N_ITEMS // 2)
+    by_model, model_scores = top_k(model, users, data.seen, N_ITEMS // 2)
+    # Same lists up to items whose float32 probabilities tie (untrained weights
+    # put every probability within 1e-4 of 0.5).
+    np.testing.assert_array_equal(
+        np.take_along_axis(model.score(users), by_logits, axis=1), model_scores
+    )
+    assert (by_logits == by_model).mean() > 0.9
