@@ -103,7 +103,7 @@ def _plot_metric_at_k(
     if missing:
         logger.warning(
             "No per-K '%s' values for model(s) %s (expected under "
-            "ranking_metrics[model]['%s']['curve']['%s']); they are left out of the plot",
+            "ranking_metrics['<model>']['%s']['curve']['%s']); they are left out of the plot",
             metric,
             missing,
             params.scope,
