@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +24,8 @@ from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
+
+from tests.conftest import make_project_copy
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -89,14 +90,6 @@ def _registered_pipelines() -> set[str]:
     return set(pipelines)
 
 
-def _copy_project(target: Path) -> None:
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "local")
-    shutil.copy2(PROJECT / "pyproject.toml", target / "pyproject.toml")
-    shutil.copytree(PROJECT / "conf", target / "conf", ignore=ignore)
-    (target / "conf" / "local").mkdir()
-    shutil.copytree(PROJECT / "src", target / "src", ignore=ignore)
-
-
 def _save_one_plot(project: Path, name: str) -> None:
     """Save a figure through the catalog entry, so kedro-viz has a file to preview."""
     config = OmegaConf.to_container(
@@ -110,8 +103,7 @@ def _save_one_plot(project: Path, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = tmp_path_factory.mktemp("viz_project")
-    _copy_project(project)
+    project = make_project_copy(tmp_path_factory.mktemp("viz_project"))
     _save_one_plot(project, "user_activity_plot")
     env = dict(os.environ, KEDRO_DISABLE_TELEMETRY="1", DO_NOT_TRACK="1")
     result = subprocess.run(
