@@ -30,7 +30,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ncf_recommender.serving.recommender import (
     PROJECT_PATH_ENV,
-    Recommendation,
     Recommender,
     UnknownUserError,
     build_recommender,
@@ -139,10 +138,6 @@ def load_from_project() -> tuple[Recommender, ServingSettings]:
     return recommender, ServingSettings.model_validate(params.get("serving") or {})
 
 
-def _out(recommendation: Recommendation) -> RecommendationOut:
-    return RecommendationOut.model_validate(recommendation.to_dict())
-
-
 def _readable(errors: list[dict[str, Any]]) -> str:
     """``'query.top_n: Input should be ...'`` lines from pydantic errors."""
     parts = []
@@ -228,18 +223,19 @@ def create_app(factory: Factory = load_from_project) -> FastAPI:
         """The served model: type, version timestamp and its metrics."""
         return ModelOut.model_validate(request.app.state.recommender.info())
 
-    @app.get("/recommendations/{user_id}")
+    # The answers are plain dicts, validated once against ``response_model``.
+    @app.get("/recommendations/{user_id}", response_model=RecommendationOut)
     def recommend_one(
         request: Request,
         user_id: str,
         top_n: Annotated[int, Query(ge=1, description="number of items")] = 10,
-    ) -> RecommendationOut:
+    ) -> dict[str, Any]:
         """Top-N unseen items for one original user id."""
         _check_top_n(request, top_n)
-        return _out(request.app.state.recommender.recommend(user_id, top_n))
+        return request.app.state.recommender.recommend(user_id, top_n).to_dict()
 
-    @app.post("/recommendations")
-    def recommend_many(request: Request, body: BatchRequest) -> BatchResponse:
+    @app.post("/recommendations", response_model=BatchResponse)
+    def recommend_many(request: Request, body: BatchRequest) -> dict[str, Any]:
         """Top-N unseen items for several original user ids."""
         settings: ServingSettings = request.app.state.settings
         if len(body.user_ids) > settings.max_users_per_request:
@@ -252,7 +248,7 @@ def create_app(factory: Factory = load_from_project) -> FastAPI:
         results = request.app.state.recommender.recommend_many(
             body.user_ids, body.top_n
         )
-        return BatchResponse(results=[_out(r) for r in results])
+        return {"results": [r.to_dict() for r in results]}
 
     return app
 
