@@ -513,12 +513,15 @@ class Retrieval:
         model: Its model type.
         model_version: Its version.
         candidates: Items retrieved per user.
+        exact: True when ``scorer`` ranks exactly like the served model (its
+            cheaper ranking scorer) and only the top-N are re-scored.
     """
 
     scorer: Scorer
     model: str
     model_version: str | None
     candidates: int
+    exact: bool = False
 
 
 class Recommender:
@@ -620,6 +623,11 @@ class Recommender:
         """How lists are ranked: exactly, or by retrieval and re-ranking."""
         if self.retrieval is None:
             return f"exact: {self.model_name} scores all {self.data.n_items} items"
+        if self.retrieval.exact:
+            return (
+                f"exact: {self.model_name} ranks all {self.data.n_items} items by its "
+                "ranking scorer, then scores the top-N"
+            )
         return (
             f"{self.retrieval.model} (version {self.retrieval.model_version}) retrieves "
             f"{self.retrieval.candidates} unseen items, {self.model_name} re-ranks them"
@@ -952,10 +960,17 @@ def batch_recommendations(
     data = ServingData.from_frames(
         interactions, user_mapping, item_mapping, settings.scoring_batch_size
     )
-    scorer = get_model_type(name).scorer_factory(_model(models, name), data)
+    model_type = get_model_type(name)
+    scorer = model_type.scorer_factory(_model(models, name), data)
     retrieval = settings.retrieval
     retrieval_scorer = None
+    candidates = retrieval.candidates
     method = f"exact: {name} scores all {data.n_items} items"
+    if model_type.ranking_factory is not None:
+        # Rank every item by the cheaper, equivalent scorer; score the top-N.
+        retrieval_scorer = model_type.ranking_scorer(_model(models, name), data)
+        candidates = 1
+        method = f"exact: {name} ranks all {data.n_items} items by its ranking scorer"
     if (
         name != retrieval.model
         and data.n_users * data.n_items > retrieval.exact_max_pairs
@@ -964,14 +979,17 @@ def batch_recommendations(
         retrieval_scorer = get_model_type(retrieval.model).ranking_scorer(
             retrieval_model, data
         )
-        method = f"{retrieval.model} retrieves {retrieval.candidates} unseen items, {name} re-ranks"
+        candidates = retrieval.candidates
+        method = (
+            f"{retrieval.model} retrieves {candidates} unseen items, {name} re-ranks"
+        )
     start = time.perf_counter()
     items, scores = top_n_all_users(
         scorer,
         data.seen,
         settings.top_n,
         retrieval_scorer=retrieval_scorer,
-        candidates=retrieval.candidates,
+        candidates=candidates,
         batch_users=settings.batch_users,
     )
     seconds = time.perf_counter() - start
@@ -1304,6 +1322,9 @@ def build_recommender(
         and data.n_items > settings.retrieval.exact_max_items
     ):
         retrieval = load_retrieval(store, settings.retrieval, data, model_version)
+    elif model_type.ranking_factory is not None:
+        ranking = model_type.ranking_scorer(loaded, data)
+        retrieval = Retrieval(ranking, name, model_version, 1, exact=True)
     metrics, metrics_version = _metrics_for(store, name, model_version)
     logger.info("serving %s version %s (%s)", name, model_version, selected_by)
     return Recommender(

@@ -118,6 +118,11 @@ def test_model_parameter_overrides_the_metrics(frames, models):
     recommendations, summary = run_pipeline(frames, models, model="gmf")
     assert summary["model"] == "gmf" and summary["ranking"].startswith("exact")
     assert summary["selected_by"] == "parameter recommendation.model"
+    # GMF ranks by its logits and scores the top-N: the model's own best scores.
+    data = ServingData.from_frames(*frames)
+    _, scores = top_k(scorer_of(models["gmf"]), np.arange(N_USERS), data.seen, TOP_N)
+    np.testing.assert_array_equal(recommendations["score"], scores.ravel())
+    assert recommendations.merge(frames[0][["user_id", "item_id"]]).empty
 
 
 def test_bad_parameter_names_the_key(frames, models):
