@@ -132,7 +132,7 @@ def check_scores(scores: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def row_counts(mask: np.ndarray) -> np.ndarray:
-    """Number of True values per row of a C-contiguous 2-D boolean array."""
+    """Number of True values per row of a 2-D boolean array."""
     return mask.view(np.uint8).sum(axis=1, dtype=np.int64)
 
 
