@@ -232,6 +232,7 @@ def test_metric_at_k_figure_without_curves_says_so():
     figure = plots.metric_at_k_figure({}, "hr")
     assert not figure.axes[0].get_lines()
     assert any("no model" in text.get_text() for text in figure.axes[0].texts)
+    assert "K = 1" not in figure.axes[0].get_title()
 
 
 def test_missing_column_is_named(raw, interactions):

@@ -416,9 +416,9 @@ def metric_at_k_figure(
         if scope == "full"
         else ("each test item among its 99 sampled negatives")
     )
-    axes.set_title(
-        f"{name} on test users, K = 1 ... {max((len(c) for c in curves.values()), default=0)}\n({ranking})"
-    )
+    max_k = max((len(curve) for curve in curves.values()), default=0)
+    ks_shown = f", K = 1 ... {max_k}" if max_k else ""
+    axes.set_title(f"{name} on test users{ks_shown}\n({ranking})")
     for model, curve in curves.items():
         ks = np.arange(1, len(curve) + 1)
         style = "--" if model in baselines else "-"
@@ -429,7 +429,7 @@ def metric_at_k_figure(
         axes.text(
             0.5,
             0.5,
-            "no model reported per-K values",
+            f"no model has per-K values\n(expected: ranking_metrics[<model>]['{scope}']['curve'])",
             ha="center",
             transform=axes.transAxes,
         )
