@@ -177,7 +177,7 @@ def test_popularity_extreme_exponent_stays_exact(exponent):
 @settings(max_examples=60, deadline=None)
 @given(
     n_items=st.integers(1, 40),
-    k=st.integers(1, 6),
+    k=st.integers(1, 12),  # above 8, uniform rows are drawn whole
     strategy=st.sampled_from(["uniform", "popularity"]),
     exponent=st.floats(-3.0, 3.0),
     seed=st.integers(0, 2**32),
@@ -259,18 +259,53 @@ def test_uniform_negatives_pass_chi_square(n_held, column):
     assert stats.chisquare(counts[free]).pvalue > P_MIN
 
 
-def test_uniform_pairs_within_a_positive_are_uniform():
-    # Ordered pairs (negative 0, negative 1) over 6 candidates: 30 equally likely.
+@pytest.mark.parametrize("n_held", [5, 30])
+def test_many_negatives_per_positive_are_exact_and_uniform(n_held):
+    # k = 12 draws whole rows; 30 of 50 items held sends the user to the exact path.
+    n_items, k = 50, 12
+    held = np.arange(n_held) * 50 // n_held
+    users = np.zeros(100, int)
+    items = np.resize(held, 100)
+    sampler = NegativeSampler(users, items, n_items, k)
+    epochs = [sampler.negatives(e, 5) for e in range(20)]
+    for neg_users, neg_items in epochs[:3]:
+        _assert_exact(neg_users, neg_items, users, items, k)
+    rows = np.concatenate([neg_items.reshape(-1, k) for _, neg_items in epochs])
+    free = np.setdiff1d(np.arange(n_items), held)
+    for draws in (rows[:, 0], rows[:, -1], rows.ravel()):
+        counts = np.bincount(draws, minlength=n_items)
+        assert counts[held].sum() == 0
+        assert stats.chisquare(counts[free]).pvalue > P_MIN
+
+
+def test_many_negatives_with_too_few_candidates_repeat_them():
+    users = np.r_[np.zeros(45, int), [1, 1]]
+    items = np.r_[np.arange(45), [0, 1]]  # user 0 has 5 candidates, k = 10
+    with pytest.warns(UserWarning, match=r"user_idx 0 has fewer than 10"):
+        sampler = NegativeSampler(users, items, 50, 10)
+    neg_users, neg_items = sampler.negatives(0, 0)
+    assert set(neg_items[neg_users == 0].tolist()) <= set(range(45, 50))
+    _assert_exact(neg_users, neg_items, users, items, 10, distinct=False)
+    assert len(set(neg_items[neg_users == 1][:10].tolist())) == 10
+
+
+@pytest.mark.parametrize(
+    ("n_items", "k"),
+    [(16, 2), (16, 9), (40, 9)],  # slot by slot; rows, exact path; rows, rejection
+)
+def test_uniform_pairs_within_a_positive_are_uniform(n_items, k):
+    # Ordered pairs (negative 0, negative 1) over the m = n_items - 4 candidates.
     users = np.zeros(500, int)
     items = np.resize(np.arange(4), 500)
-    sampler = NegativeSampler(users, items, 10, 2)
+    sampler = NegativeSampler(users, items, n_items, k)
     rows = np.concatenate(
-        [sampler.negatives(e, 1)[1].reshape(-1, 2) for e in range(20)]
+        [sampler.negatives(e, 1)[1].reshape(-1, k) for e in range(20)]
     )
-    code = (rows[:, 0] - 4) * 6 + (rows[:, 1] - 4)
-    counts = np.bincount(code, minlength=36).reshape(6, 6)
+    m = n_items - 4
+    code = (rows[:, 0] - 4) * m + (rows[:, 1] - 4)
+    counts = np.bincount(code, minlength=m * m).reshape(m, m)
     assert np.diag(counts).sum() == 0
-    assert stats.chisquare(counts[~np.eye(6, dtype=bool)]).pvalue > P_MIN
+    assert stats.chisquare(counts[~np.eye(m, dtype=bool)]).pvalue > P_MIN
 
 
 def _popularity_fixture():

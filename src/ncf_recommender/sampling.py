@@ -62,6 +62,10 @@ _FILTER_BITS_PER_KEY = 64
 _BLOCK_ROWS = 262_144
 # Rejection rounds before the remaining rows switch to the exact path.
 _REJECTION_ROUNDS = 8
+# Up to this many negatives per row, a slot is checked against the earlier slots
+# one by one (k * (k - 1) / 2 comparisons); larger uniform draws (the 99
+# evaluation negatives) draw whole rows and find repeats by sorting each row.
+_SLOT_BY_SLOT_MAX_K = 8
 # Total integer mass available to quantised popularity weights.
 _WEIGHT_BITS = 62
 # Linear steps of the guide-table lookup before falling back to a binary search.
@@ -173,12 +177,13 @@ class _ExclusionIndex:
         if keys.size > 1:  # sort-based unique (np.unique hashes, which is slower)
             keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
         key_users = keys // n_items
-        self.key_items = keys - key_users * n_items
+        key_items = keys - key_users * n_items
+        self.key_items = key_items.astype(np.int32)
         self.degree = np.bincount(key_users, minlength=n_users).astype(np.int64)
         self.indptr = np.zeros(n_users + 1, dtype=np.int64)
         np.cumsum(self.degree, out=self.indptr[1:])
         within = np.arange(len(keys), dtype=np.int64) - self.indptr[key_users]
-        self.rank_items = self.key_items - within
+        self.rank_items = (key_items - within).astype(np.int32)
         self._build_filter(key_users)
 
     def _build_filter(self, key_users: np.ndarray) -> None:
@@ -223,7 +228,10 @@ class _ExclusionIndex:
     ) -> np.ndarray:
         """Bit-filter screen of ``items`` for ``rows``: False means not excluded."""
         offset, mask = screen
-        word, bit = self._hash(items.view(np.uint32), offset[rows], mask[rows])
+        offset, mask = offset[rows], mask[rows]
+        if items.ndim == 2:  # whole rows of draws
+            offset, mask = offset[:, None], mask[:, None]
+        word, bit = self._hash(items.view(np.uint32), offset, mask)
         hits = self._filter[word]
         hits >>= bit
         hits &= np.uint32(1)
@@ -396,7 +404,10 @@ def _draw_rows(
     for start in range(0, len(users), _BLOCK_ROWS):
         rows = slice(start, start + _BLOCK_ROWS)
         replace = None if with_replacement is None else with_replacement[rows]
-        _draw_block(space, users[rows], rng, replace, out[rows])
+        if isinstance(space, _UniformSpace) and k > _SLOT_BY_SLOT_MAX_K:
+            _draw_block_rows(space, users[rows], rng, replace, out[rows])
+        else:
+            _draw_block(space, users[rows], rng, replace, out[rows])
     return out
 
 
@@ -450,7 +461,7 @@ def _draw_block(
             again = np.flatnonzero(rejected)
             rows = again if isinstance(rows, slice) else rows[again]
             size = len(rows)
-        hard = np.flatnonzero(~easy) if easy is not None else rows[:0]
+        hard = np.flatnonzero(~easy) if easy is not None else np.zeros(0, np.int64)
         if size:
             hard = np.concatenate([hard, rows])
         if hard.size:
@@ -464,6 +475,87 @@ def _draw_block(
         if j + 1 < k and not always_easy:
             weight = space.weight(column)
             taken += weight if replace is None else np.where(replace, 0, weight)
+
+
+def _repeats(draws: np.ndarray) -> np.ndarray:
+    """Mark every occurrence of a value after its first one in the same row."""
+    repeated = np.zeros(draws.shape, dtype=bool)
+    ordered = np.sort(draws, axis=1)
+    rows = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
+    if rows.size:
+        order = np.argsort(draws[rows], axis=1, kind="stable")
+        values = np.take_along_axis(draws[rows], order, axis=1)
+        later = np.zeros(values.shape, dtype=bool)
+        later[:, 1:] = values[:, 1:] == values[:, :-1]
+        marks = np.zeros(values.shape, dtype=bool)
+        np.put_along_axis(marks, order, later, axis=1)
+        repeated[rows] = marks
+    return repeated
+
+
+def _invalid(
+    space: _UniformSpace,
+    screen: tuple[np.ndarray, np.ndarray],
+    users: np.ndarray,
+    rows: np.ndarray,
+    draws: np.ndarray,
+    *,
+    replace: np.ndarray | None,
+) -> np.ndarray:
+    """Entries of ``draws`` (one row per ``rows``) that are excluded or repeats."""
+    index = space.index
+    invalid = index.flagged(screen, rows, draws)
+    hit_rows, hit_slots = np.nonzero(invalid)
+    if hit_rows.size:
+        invalid[hit_rows, hit_slots] = index.contains(
+            users[rows[hit_rows]], draws[hit_rows, hit_slots]
+        )
+    repeated = _repeats(draws)
+    if replace is not None:
+        repeated &= ~replace[rows, None]
+    return invalid | repeated
+
+
+def _draw_block_rows(
+    space: _UniformSpace,
+    users: np.ndarray,
+    rng: np.random.Generator,
+    replace: np.ndarray | None,
+    block: np.ndarray,
+) -> None:
+    """Fill ``block`` with uniform negatives drawn a whole row at a time.
+
+    Every entry is drawn from the catalogue; excluded entries and repeats
+    within a row (all but the first occurrence) are redrawn for a few rounds,
+    and rows still invalid are drawn afresh by the exact path, slot by slot.
+    Every step treats all non-excluded items alike (it looks only at exclusion
+    and equality), so the result is uniform over the ordered k-tuples of
+    distinct candidates, as slot-by-slot sampling without replacement is.
+    """
+    k = block.shape[1]
+    screen = space.index.screen(users)
+    easy = 2 * (space.mass(users) - (k - 1)) >= space.total
+    rows = np.flatnonzero(easy)
+    block[rows] = space.free_draw(rng, (rows.size, k))
+    for round_ in range(_REJECTION_ROUNDS + 1):
+        if not rows.size:
+            break
+        draws = block[rows]
+        invalid = _invalid(space, screen, users, rows, draws, replace=replace)
+        bad = np.flatnonzero(invalid.any(axis=1))
+        rows = rows[bad]  # rows checked and found invalid
+        if not rows.size or round_ == _REJECTION_ROUNDS:
+            break
+        draws, invalid = draws[bad], invalid[bad]
+        draws[invalid] = space.free_draw(rng, int(invalid.sum()))
+        block[rows] = draws
+    hard = np.concatenate([np.flatnonzero(~easy), rows])
+    if hard.size:
+        hard_replace = None if replace is None else replace[hard]
+        for j in range(k):
+            block[hard, j] = _draw_exact(
+                space, users[hard], block[hard, :j], hard_replace, rng
+            )
 
 
 def _draw_exact(
