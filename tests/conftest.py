@@ -12,6 +12,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
+
+# Property tests check correctness, not speed: no per-example deadline, which would
+# make them flaky on a loaded 2-core machine.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_LAYERS = (

@@ -40,13 +40,24 @@ def test_entry_combines_the_protocol_numbers() -> None:
         N_USERS,
         N_ITEMS,
     )
+    full_curve = entry["full"].pop("curve")
     assert entry["full"] == pytest.approx(
         full_ranking_metrics(model, [0, 1], [5, 6], seen)
     )
     candidates = np.array([[6, 7], [0, 7]])
+    sampled_curve = entry["sampled"].pop("curve")
     assert entry["sampled"] == pytest.approx(
         sampled_metrics(model, [0, 1], [5, 6], candidates)
     )
+    # The per-K curves agree with the metrics at the stored cut-offs.
+    for curve, metrics in (
+        (full_curve, entry["full"]),
+        (sampled_curve, entry["sampled"]),
+    ):
+        assert len(curve["hr"]) == len(curve["ndcg"]) == 20
+        for k in (5, 10, 20):
+            assert curve["hr"][k - 1] == pytest.approx(metrics[f"hr@{k}"])
+            assert curve["ndcg"][k - 1] == pytest.approx(metrics[f"ndcg@{k}"])
     binary = binary_metrics(model, [0, 1], [5, 6], candidates[:, 0])
     assert entry["accuracy"] == pytest.approx(binary["accuracy"])
     assert entry["log_loss"] == pytest.approx(binary["log_loss"])
@@ -81,6 +92,7 @@ def test_non_probability_scorer_gets_no_binary_numbers() -> None:
         "ndcg@20",
         "mrr",
         "users",
+        "curve",
     }
 
 

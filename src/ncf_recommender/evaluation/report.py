@@ -16,12 +16,28 @@ from ncf_recommender.evaluation.interactions import (
     interaction_matrix,
     table_indices,
 )
-from ncf_recommender.evaluation.metrics import DEFAULT_KS, metrics_from_counts
+from ncf_recommender.evaluation.metrics import (
+    DEFAULT_KS,
+    metrics_curve,
+    metrics_from_counts,
+)
 from ncf_recommender.evaluation.ranking import (
     Scorer,
     full_ranking_pass,
-    sampled_metrics,
+    sampled_rank_counts,
 )
+
+#: Largest K of the per-K curves stored with each entry (for the HR@K / NDCG@K plots).
+CURVE_MAX_K = 20
+
+
+def _with_curve(g: np.ndarray, t: np.ndarray, ks: Sequence[int]) -> dict[str, Any]:
+    """Metrics at ``ks`` plus ``curve``: HR and NDCG at K = 1..CURVE_MAX_K as lists."""
+    curve = metrics_curve(g, t, CURVE_MAX_K)
+    return {
+        **metrics_from_counts(g, t, ks),
+        "curve": {"hr": curve["hr"].tolist(), "ndcg": curve["ndcg"].tolist()},
+    }
 
 
 def evaluate_scorer(  # noqa: PLR0917
@@ -51,6 +67,9 @@ def evaluate_scorer(  # noqa: PLR0917
       (train and validation items removed); novelty uses training popularity
       over ``n_users`` users.
     * ``eval_seconds``: wall-clock seconds of this call.
+
+    ``full`` and ``sampled`` also hold ``curve``: ``{"hr": [...], "ndcg": [...]}``,
+    the metric at K = 1..20 (element ``i`` is K = ``i + 1``), for the reporting plots.
 
     Args:
         scorer: The trained model.
@@ -91,8 +110,8 @@ def evaluate_scorer(  # noqa: PLR0917
         scorer, test_users, test_items, seen, top_n=top_n, batch_size=batch_size
     )
     candidates = candidates_matrix(test_candidates, test_users)
-    sampled = sampled_metrics(
-        scorer, test_users, test_items, candidates, ks=ks, batch_size=batch_size
+    sampled_g, sampled_t = sampled_rank_counts(
+        scorer, test_users, test_items, candidates, batch_size=batch_size
     )
     if probabilities is None:
         probabilities = bool(getattr(scorer, "outputs_probabilities", True))
@@ -103,8 +122,8 @@ def evaluate_scorer(  # noqa: PLR0917
         axis=0
     )
     return {
-        "full": metrics_from_counts(ranking.g, ranking.t, ks),
-        "sampled": sampled,
+        "full": _with_curve(ranking.g, ranking.t, ks),
+        "sampled": _with_curve(sampled_g, sampled_t, ks),
         "accuracy": binary["accuracy"],
         "log_loss": binary["log_loss"],
         f"coverage@{top_n}": catalogue_coverage(ranking.top_items, n_items),
