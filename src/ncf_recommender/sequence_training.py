@@ -7,10 +7,12 @@ window of ``max_len`` items gives up to ``max_len`` examples. Three losses:
 * ``softmax``: cross-entropy over the whole catalogue (every item a negative);
   exact and best when the catalogue fits in memory per batch.
 * ``sampled_softmax``: cross-entropy over the positive and ``n_negatives``
-  uniform negatives (the same set for a whole window position); for catalogues
-  too large for the full softmax. Uniform sampling needs no log-Q correction.
-* ``bce``: binary cross-entropy, the positive against each sampled negative
-  (the original SASRec loss).
+  items drawn uniformly (with replacement) once per training window and shared
+  by its positions; a negative equal to a position's target is masked out. For
+  catalogues too large for the full softmax. Uniform sampling needs no log-Q
+  correction (it is the same for every item).
+* ``bce``: binary cross-entropy of the positive against each of the same
+  sampled negatives (the original SASRec loss used one negative).
 * ``auto``: ``softmax`` up to ``full_softmax_max_items`` items, else
   ``sampled_softmax``.
 
@@ -37,8 +39,8 @@ from keras import ops
 from ncf_recommender.evaluation import full_ranking_metrics
 from ncf_recommender.models.sequences import (
     SequenceScorer,
+    TrainingWindows,
     UserHistories,
-    sample_negatives,
     training_windows,
 )
 
@@ -168,29 +170,46 @@ class SequenceValidation:
     histories: UserHistories
 
 
-class CandidateScores(keras.layers.Layer):
-    """Dot products of hidden states ``(B, T, d)`` with candidates ``(B, T, K, d)``.
+class SampledLogits(keras.layers.Layer):
+    """Logits of each position's target and of its sequence's sampled negatives.
 
     Used only inside the training graph of the sampled losses (never saved).
+    ``hidden`` is ``(B, T, d)``; ``positives`` the target embeddings ``(B, T, d)``;
+    ``negatives`` the embeddings of ``K`` items sampled once per sequence
+    ``(B, K, d)``, shared by its positions. A negative that happens to be the
+    position's own target (an accidental hit) gets a logit of ``-1e9``.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.supports_masking = True
-
-    def call(self, hidden: Any, candidates: Any) -> Any:
-        """Return ``(B, T, K)`` scores."""
-        return ops.sum(ops.expand_dims(hidden, -2) * candidates, axis=-1)
-
-    def compute_mask(
-        self, hidden: Any, candidates: Any = None, mask: Any = None
+    def call(
+        self,
+        hidden: Any,
+        positives: Any,
+        negatives: Any,
+        target_ids: Any,
+        negative_ids: Any,
     ) -> Any:
+        """Return ``(B, T, 1 + K)`` logits, the target's first."""
+        positive = ops.sum(hidden * positives, axis=-1, keepdims=True)
+        negative = ops.matmul(hidden, ops.transpose(negatives, (0, 2, 1)))
+        hit = ops.equal(
+            ops.expand_dims(target_ids, -1), ops.expand_dims(negative_ids, 1)
+        )
+        negative = ops.where(hit, ops.cast(-1e9, negative.dtype), negative)
+        return ops.concatenate([positive, negative], axis=-1)
+
+    def compute_mask(self, *args: Any, **kwargs: Any) -> Any:
         """No mask: padding positions carry zero sample weight instead."""
         return None
 
 
 def _training_graph(model: keras.Model, loss: str, n_negatives: int) -> keras.Model:
-    """A model sharing ``model``'s layers that scores every position of a window."""
+    """A model sharing ``model``'s layers that scores every position of a window.
+
+    ``softmax``: input the history, output ``(B, T, n_items)`` logits.
+    Sampled losses: inputs the history, the target ids ``(B, T)`` and
+    ``n_negatives`` sampled ids per sequence ``(B, K)`` (all ``item_idx + 1``),
+    output ``(B, T, 1 + K)`` logits (see :class:`SampledLogits`).
+    """
     items = model.get_layer("item_embedding")
     hidden = model.get_layer("sequence_output").output
     if loss == "softmax":
@@ -198,11 +217,14 @@ def _training_graph(model: keras.Model, loss: str, n_negatives: int) -> keras.Mo
             model.inputs, items(hidden, reverse=True), name=f"{model.name}_train"
         )
     max_len = model.inputs[0].shape[1]
-    candidates = keras.Input(
-        shape=(max_len, n_negatives + 1), dtype="int32", name="candidates"
+    targets = keras.Input(shape=(max_len,), dtype="int32", name="targets")
+    negatives = keras.Input(shape=(n_negatives,), dtype="int32", name="negatives")
+    logits = SampledLogits(name="sampled_logits")(
+        hidden, items(targets), items(negatives), targets, negatives
     )
-    scores = CandidateScores(name="candidate_scores")(hidden, items(candidates))
-    return keras.Model([*model.inputs, candidates], scores, name=f"{model.name}_train")
+    return keras.Model(
+        [*model.inputs, targets, negatives], logits, name=f"{model.name}_train"
+    )
 
 
 def _compile(graph: keras.Model, loss: str, params: SequenceTrainingParams) -> None:
@@ -225,24 +247,26 @@ def _compile(graph: keras.Model, loss: str, params: SequenceTrainingParams) -> N
 
 
 def _epoch_arrays(
-    inputs: np.ndarray,
-    targets: np.ndarray,
+    windows: TrainingWindows,
+    order: np.ndarray,
     loss: str,
     n_items: int,
     n_negatives: int,
     *,
     rng: np.random.Generator,
 ) -> tuple[Any, np.ndarray]:
-    """Model inputs and labels of one epoch for the chosen loss."""
+    """Model inputs and labels of one epoch (windows in ``order``) for the loss."""
+    inputs, targets = windows.inputs[order], windows.targets[order]
     if loss == "softmax":
         return inputs, targets
-    negatives = sample_negatives(targets, n_items, n_negatives, rng)
-    candidates = np.concatenate([targets[..., None], negatives], axis=-1) + 1
+    target_ids = np.where(windows.weights[order] > 0, targets + 1, 0).astype(np.int32)
+    negatives = rng.integers(1, n_items + 1, (order.size, n_negatives), dtype=np.int32)
+    x = [inputs, target_ids, negatives]
     if loss == "sampled_softmax":
-        return [inputs, candidates], np.zeros(targets.shape, dtype=np.int32)
-    labels = np.zeros(candidates.shape, dtype=np.float32)
+        return x, np.zeros(targets.shape, dtype=np.int32)
+    labels = np.zeros((*targets.shape, n_negatives + 1), dtype=np.float32)
     labels[..., 0] = 1.0
-    return [inputs, candidates], labels
+    return x, labels
 
 
 def validate(
@@ -284,9 +308,10 @@ def train_sequence_model(
 
     Returns:
         ``(model, history)``: the model holding the best epoch's weights, and
-        one row per epoch with ``epoch``, ``loss``, the validation metrics,
-        ``train_seconds`` and ``eval_seconds`` (per epoch) and ``best`` (True on
-        the best epoch).
+        one row per epoch with ``epoch``, ``loss``, the validation metrics
+        (``val_hr@10``, ``val_ndcg@10``, ...), ``train_seconds`` (wall),
+        ``train_cpu_seconds`` (process CPU, all threads) and ``eval_seconds``
+        of that epoch, and ``best`` (True on the best epoch).
 
     Raises:
         ValueError: If the model lacks the expected layers, there is nothing to
@@ -325,14 +350,14 @@ def train_sequence_model(
     for epoch in range(1, params.epochs + 1):
         order = rng.permutation(n_windows)
         x, y = _epoch_arrays(
-            windows.inputs[order],
-            windows.targets[order],
+            windows,
+            order,
             loss,
             n_items,
             params.n_negatives,
             rng=rng,
         )
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         fitted = graph.fit(
             x,
             y,
@@ -343,6 +368,7 @@ def train_sequence_model(
             verbose=0,
         )
         train_seconds = time.perf_counter() - start
+        train_cpu_seconds = time.process_time() - cpu_start
         start = time.perf_counter()
         metrics = validate(model, validation, params.eval_batch_size)
         eval_seconds = time.perf_counter() - start
@@ -367,17 +393,19 @@ def train_sequence_model(
                 "loss": float(fitted.history["loss"][-1]),
                 **{f"val_{k}": v for k, v in metrics.items() if k != "users"},
                 "train_seconds": train_seconds,
+                "train_cpu_seconds": train_cpu_seconds,
                 "eval_seconds": eval_seconds,
             }
         )
         logger.info(
-            "epoch %d: loss %.4f, val %s %.4f%s (%.1fs train, %.1fs eval)",
+            "epoch %d: loss %.4f, val %s %.4f%s (train %.1f s wall / %.1f s CPU, eval %.1f s)",
             epoch,
             rows[-1]["loss"],
             params.monitor,
             value,
             " *" if improved else "",
             train_seconds,
+            train_cpu_seconds,
             eval_seconds,
         )
         if not improved and waited >= params.patience:

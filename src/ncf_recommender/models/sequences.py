@@ -5,7 +5,7 @@ The sequence models (:mod:`ncf_recommender.models.sasrec`,
 left-padded id array. Inside a model, item ``item_idx`` is id ``item_idx + 1``
 and id ``0`` is padding. This module turns interaction frames into per-user
 histories in the split's order, pads them, cuts them into training windows,
-samples negatives, and wraps a trained model as a ``Scorer`` (``score(users,
+and wraps a trained model as a ``Scorer`` (``score(users,
 items)`` plus ``n_items``) for the shared evaluation and serving code.
 
 Everything here is numpy: no Keras import, no Python loop over users.
@@ -342,33 +342,6 @@ def training_windows(
     targets = _pad_slices(histories.items, target_start, start + end, max_len, shift=0)
     weights = (inputs != PAD_ID).astype(np.float32)
     return TrainingWindows(inputs=inputs, targets=targets, weights=weights)
-
-
-def sample_negatives(
-    positives: np.ndarray, n_items: int, n_negatives: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Uniform negatives that differ from the positive at the same position.
-
-    Args:
-        positives: Item index array of any shape.
-        n_items: Catalogue size (must be at least 2).
-        n_negatives: Negatives per positive.
-        rng: Random generator.
-
-    Returns:
-        int32 array of shape ``positives.shape + (n_negatives,)``.
-
-    Raises:
-        ValueError: If the catalogue has fewer than two items.
-    """
-    if n_items < 2:
-        raise ValueError(
-            f"need at least 2 items to sample negatives, got n_items={n_items}"
-        )
-    draws = rng.integers(0, n_items - 1, size=positives.shape + (n_negatives,))
-    # Skip over the positive: uniform over the other n_items - 1 items.
-    draws = draws + (draws >= positives[..., None])
-    return draws.astype(np.int32)
 
 
 class SequenceScorer:
