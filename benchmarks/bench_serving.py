@@ -375,6 +375,28 @@ def print_report(
     )
 
 
+def measure_in_process(project: Path, args: argparse.Namespace) -> dict[str, float]:
+    """``Recommender.recommend`` timed without HTTP (same users, one BLAS thread)."""
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+    from ncf_recommender.serving.recommender import load_recommender  # noqa: PLC0415
+
+    with threadpool_limits(1, user_api="blas"):
+        recommender = load_recommender(args.model, project_path=project)
+        rng = np.random.default_rng(args.seed)
+        users = recommender.data.user_ids[
+            rng.choice(recommender.data.n_users, size=args.requests)
+        ]
+        for user in users[:50]:
+            recommender.recommend(user, args.top_n)
+        latencies = []
+        for user in users:
+            start = time.perf_counter()
+            recommender.recommend(user, args.top_n)
+            latencies.append(time.perf_counter() - start)
+    return _percentiles(latencies)
+
+
 # ----------------------------------------------------------------------------- batch
 
 
@@ -505,6 +527,9 @@ def main() -> None:
         "--keep", type=Path, help="build the synthetic project here and keep it"
     )
     parser.add_argument(
+        "--no-in-process", action="store_true", help="skip the in-process timing"
+    )
+    parser.add_argument(
         "--batch", action="store_true", help="also time the batch Top-N"
     )
     parser.add_argument("--batch-sample", type=int, default=1000)
@@ -540,6 +565,13 @@ def main() -> None:
     try:
         result = serve_and_measure(project, args)
         print_report(str(sizes.get("synthetic", project)), sizes, result, args.top_n)
+        if not args.no_in_process:
+            row = measure_in_process(project, args)
+            print(
+                f"{'recommend() in-process':<28}{args.requests:>6}{row['p50_ms']:>9.2f}"
+                f"{row['p95_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['max_ms']:>9.2f}"
+                "   (model work alone, no HTTP, after the server stopped)"
+            )
         if args.batch:
             measure_batch(
                 project,
