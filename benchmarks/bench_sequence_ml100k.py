@@ -47,12 +47,10 @@ from ncf_recommender.constants import (
 from ncf_recommender.evaluation import evaluate_scorer, interaction_matrix
 from ncf_recommender.models.baselines import fit_als
 from ncf_recommender.models.gru4rec import build_gru4rec
+from ncf_recommender.models.neumf import build_neumf
 from ncf_recommender.models.sasrec import build_sasrec
-from ncf_recommender.models.sequences import (
-    SequenceScorer,
-    build_histories,
-    extend_histories,
-)
+from ncf_recommender.models.sequences import SequenceScorer, extend_histories
+from ncf_recommender.models.training import TrainingConfig, seed_everything, train_model
 from ncf_recommender.pipelines.data_processing.nodes import (
     clean_ratings,
     encode_ids,
@@ -66,7 +64,7 @@ from ncf_recommender.pipelines.data_processing.params import (
 from ncf_recommender.sampling import sample_eval_candidates
 from ncf_recommender.sequence_training import (
     SequenceTrainingParams,
-    SequenceValidation,
+    sequence_validation,
     train_sequence_model,
 )
 
@@ -118,20 +116,68 @@ def test_candidates(
     )
 
 
-def reference_seconds(
-    train: pd.DataFrame, n_users: int, n_items: int
-) -> tuple[float, float]:
-    """Time the reference workload: ALS (128 factors, 30 iterations) on the train matrix.
+def als_reference(train: pd.DataFrame, n_users: int, n_items: int) -> dict[str, float]:
+    """Time ALS (128 factors, 30 iterations) on the train matrix.
 
     Returns:
-        Wall-clock and process CPU seconds.
+        ``wall_s`` and ``cpu_s`` (process CPU) of the fit.
     """
     matrix = interaction_matrix(
         train[USER_IDX].to_numpy(), train[ITEM_IDX].to_numpy(), n_users, n_items
     )
     start, cpu_start = time.perf_counter(), time.process_time()
     fit_als(matrix, factors=128, regularization=10.0, iterations=30, seed=0)
-    return time.perf_counter() - start, time.process_time() - cpu_start
+    return {
+        "wall_s": time.perf_counter() - start,
+        "cpu_s": time.process_time() - cpu_start,
+    }
+
+
+def neumf_reference(data: dict[str, Any]) -> dict[str, float]:
+    """Train the project's NeuMF (no pre-training) with the modelling defaults.
+
+    Sizes and settings follow ``conf/base/parameters_modelling.yml`` (embeddings
+    64 + 64, MLP 128-64-32, Adam 1e-3, batch 1024, 8 negatives, patience 5,
+    smoothing 3).
+
+    Returns:
+        ``wall_s`` (wall-clock seconds to the selected epoch, validation
+        included, as the NCF trainer reports it), ``cpu_s`` (process CPU of the
+        whole run), ``total_wall_s``, ``best_epoch`` and its test-free
+        validation NDCG@10.
+    """
+    train, val = data["train"], data["val"]
+    config = TrainingConfig(
+        epochs=30,
+        batch_size=1024,
+        learning_rate=1e-3,
+        negatives_per_positive=8,
+        patience=5,
+        smoothing=3,
+        steps_per_execution=50,
+        seed=42,
+    )
+    seed_everything(config.seed)
+    model = build_neumf(data["n_users"], data["n_items"], 64, 64, (128, 64, 32))
+    cpu_start = time.process_time()
+    result = train_model(
+        model,
+        train[USER_IDX].to_numpy(),
+        train[ITEM_IDX].to_numpy(),
+        val[USER_IDX].to_numpy(),
+        val[ITEM_IDX].to_numpy(),
+        data["n_users"],
+        data["n_items"],
+        config,
+    )
+    best = result.history.loc[result.history["epoch"] == result.best_epoch].iloc[0]
+    return {
+        "wall_s": float(result.seconds_to_best),
+        "cpu_s": time.process_time() - cpu_start,
+        "total_wall_s": float(result.train_seconds),
+        "best_epoch": int(result.best_epoch),
+        "val_ndcg@10": float(best["val_ndcg@10"]),
+    }
 
 
 def build_model(args: argparse.Namespace, n_items: int, seed: int) -> Any:
@@ -165,19 +211,13 @@ def run_seed(
     """Train one seed and evaluate it on test under the protocol."""
     n_users, n_items = data["n_users"], data["n_items"]
     train, val = data["train"], data["val"]
-    train_histories = build_histories(train, n_users)
-    validation = SequenceValidation(
-        users=val[USER_IDX].to_numpy(),
-        targets=val[ITEM_IDX].to_numpy(),
-        exclude=interaction_matrix(
-            train[USER_IDX].to_numpy(), train[ITEM_IDX].to_numpy(), n_users, n_items
-        ),
-        histories=train_histories,
-    )
+    train_histories, validation = sequence_validation(train, val, n_users, n_items)
     params = SequenceTrainingParams(
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.lr,
+        decay_epochs=args.decay_epochs,
+        decay_floor=args.decay_floor,
         loss=args.loss,
         n_negatives=args.negatives,
         window_stride=args.stride,
@@ -185,8 +225,10 @@ def run_seed(
         weight_decay=args.weight_decay,
         seed=seed,
     )
+    cpu_start = time.process_time()
     model = build_model(args, n_items, seed)
     model, history = train_sequence_model(model, train_histories, validation, params)
+    cpu_total = time.process_time() - cpu_start
     best = history.loc[history["best"]].iloc[0]
     upto = history.loc[history["epoch"] <= best["epoch"]]
     test_histories = extend_histories(
@@ -208,6 +250,7 @@ def run_seed(
             upto["train_seconds"].sum() + upto["eval_seconds"].sum()
         ),
         "train_s_total": float(history["train_seconds"].sum()),
+        "cpu_s_total": cpu_total,
         "test": report,
     }
 
@@ -229,13 +272,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--decay-epochs", type=int, default=None, help="cosine decay length"
+    )
+    parser.add_argument("--decay-floor", type=float, default=0.0)
     parser.add_argument("--loss", default="softmax")
     parser.add_argument("--negatives", type=int, default=128)
     parser.add_argument("--stride", type=int, default=None)
     parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument(
-        "--no-reference", action="store_true", help="skip the ALS reference timing"
+        "--reference",
+        choices=("neumf", "als", "none"),
+        default="neumf",
+        help="workload timed in the same process for the speed ratio",
     )
     parser.add_argument(
         "--json", type=Path, default=None, help="also write the results here"
@@ -262,14 +312,19 @@ def main() -> None:
         if k not in {"data", "json", "verbose", "seeds"}
     }
     print("config:", json.dumps(config, default=str))
-    ref = (
-        None
-        if args.no_reference
-        else reference_seconds(data["train"], data["n_users"], data["n_items"])
-    )
-    if ref is not None:
+    ref: dict[str, float] | None = None
+    if args.reference == "neumf":
+        ref = neumf_reference(data)
         print(
-            f"reference (ALS 128 factors x 30 iterations): {ref[0]:.1f} s, CPU {ref[1]:.1f} s"
+            f"reference NeuMF (no pre-training): best epoch {ref['best_epoch']}, val NDCG@10 "
+            f"{ref['val_ndcg@10']:.4f}, {ref['wall_s']:.1f} s to best (validation included), "
+            f"{ref['total_wall_s']:.1f} s and CPU {ref['cpu_s']:.1f} s for the whole run",
+            flush=True,
+        )
+    elif args.reference == "als":
+        ref = als_reference(data["train"], data["n_users"], data["n_items"])
+        print(
+            f"reference ALS (128 factors, 30 it.): {ref['wall_s']:.1f} s, CPU {ref['cpu_s']:.1f} s"
         )
     results = []
     for seed in args.seeds:
@@ -296,14 +351,22 @@ def main() -> None:
             "sampled_ndcg@10": [r["test"]["sampled"]["ndcg@10"] for r in results],
             "train_s_to_best": [r["train_s_to_best"] for r in results],
             "train_cpu_s_to_best": [r["train_cpu_s_to_best"] for r in results],
+            "wall_s_to_best": [r["wall_s_to_best"] for r in results],
+            "cpu_s_total": [r["cpu_s_total"] for r in results],
         }
     )
     summary = table.agg(["mean", "std", "min", "max"]).T
     print(summary.to_string(float_format=lambda v: f"{v:.4f}"))
-    if ref is not None:
+    if args.reference == "neumf" and ref is not None:
         print(
-            f"train to best / reference: wall {table['train_s_to_best'].mean() / ref[0]:.2f}, "
-            f"CPU {table['train_cpu_s_to_best'].mean() / ref[1]:.2f}"
+            "to best epoch (validation included) / NeuMF's: "
+            f"{table['wall_s_to_best'].mean() / ref['wall_s']:.2f}; whole-run CPU / NeuMF's: "
+            f"{table['cpu_s_total'].mean() / ref['cpu_s']:.2f}"
+        )
+    elif ref is not None:
+        print(
+            f"train to best / ALS: wall {table['train_s_to_best'].mean() / ref['wall_s']:.2f}, "
+            f"CPU {table['train_cpu_s_to_best'].mean() / ref['cpu_s']:.2f}"
         )
     if args.json is not None:
         args.json.write_text(

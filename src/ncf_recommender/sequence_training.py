@@ -36,11 +36,13 @@ import pandas as pd
 import scipy.sparse as sp
 from keras import ops
 
-from ncf_recommender.evaluation import full_ranking_metrics
+from ncf_recommender.constants import ITEM_IDX, USER_IDX
+from ncf_recommender.evaluation import full_ranking_metrics, interaction_matrix
 from ncf_recommender.models.sequences import (
     SequenceScorer,
     TrainingWindows,
     UserHistories,
+    build_histories,
     training_windows,
 )
 
@@ -56,7 +58,11 @@ class SequenceTrainingParams:
     Attributes:
         epochs: Maximum number of epochs.
         batch_size: Training windows per step.
-        learning_rate: Adam learning rate.
+        learning_rate: Adam learning rate (the peak, when decayed).
+        decay_epochs: If set, the learning rate follows a cosine decay from
+            ``learning_rate`` to ``decay_floor * learning_rate`` over this many
+            epochs and stays there; ``None`` keeps it constant.
+        decay_floor: Final fraction of the learning rate under decay.
         loss: ``softmax``, ``sampled_softmax``, ``bce`` or ``auto``.
         n_negatives: Sampled negatives per position (sampled losses).
         full_softmax_max_items: Largest catalogue ``auto`` trains with the full softmax.
@@ -73,6 +79,8 @@ class SequenceTrainingParams:
     epochs: int = 200
     batch_size: int = 128
     learning_rate: float = 1e-3
+    decay_epochs: int | None = None
+    decay_floor: float = 0.0
     loss: str = "auto"
     n_negatives: int = 128
     full_softmax_max_items: int = 50_000
@@ -100,6 +108,14 @@ class SequenceTrainingParams:
                 raise ValueError(
                     f"training.{key} must be a positive integer, got {value!r}"
                 )
+        if self.decay_epochs is not None and self.decay_epochs < 1:
+            raise ValueError(
+                f"training.decay_epochs must be positive or None, got {self.decay_epochs!r}"
+            )
+        if not 0.0 <= self.decay_floor <= 1.0:
+            raise ValueError(
+                f"training.decay_floor must lie in [0, 1], got {self.decay_floor!r}"
+            )
         if self.window_stride is not None and self.window_stride < 1:
             raise ValueError(
                 f"training.window_stride must be positive, got {self.window_stride!r}"
@@ -170,6 +186,41 @@ class SequenceValidation:
     histories: UserHistories
 
 
+def sequence_validation(
+    train: pd.DataFrame, val: pd.DataFrame, n_users: int, n_items: int
+) -> tuple[UserHistories, SequenceValidation]:
+    """Train histories and the validation set from the split's frames.
+
+    Args:
+        train: ``train_interactions`` (``user_idx``, ``item_idx``, ``timestamp``).
+        val: ``val_interactions`` (one row per validated user).
+        n_users: Number of users.
+        n_items: Number of items.
+
+    Returns:
+        ``(train_histories, validation)``; the validation reads train histories
+        and masks each user's train items.
+
+    Raises:
+        KeyError: If a column is missing.
+        ValueError: If an index is out of range.
+    """
+    histories = build_histories(train, n_users)
+    missing = [c for c in (USER_IDX, ITEM_IDX) if c not in val.columns]
+    if missing:
+        raise KeyError(f"val is missing column(s) {missing}; has {list(val.columns)}")
+    exclude = interaction_matrix(
+        train[USER_IDX].to_numpy(), train[ITEM_IDX].to_numpy(), n_users, n_items
+    )
+    validation = SequenceValidation(
+        users=val[USER_IDX].to_numpy(),
+        targets=val[ITEM_IDX].to_numpy(),
+        exclude=exclude,
+        histories=histories,
+    )
+    return histories, validation
+
+
 class SampledLogits(keras.layers.Layer):
     """Logits of each position's target and of its sequence's sampled negatives.
 
@@ -227,18 +278,25 @@ def _training_graph(model: keras.Model, loss: str, n_negatives: int) -> keras.Mo
     )
 
 
-def _compile(graph: keras.Model, loss: str, params: SequenceTrainingParams) -> None:
-    """Compile the training graph with Adam/AdamW and the chosen loss."""
-    if params.weight_decay > 0:
-        optimizer = keras.optimizers.AdamW(
+def _compile(
+    graph: keras.Model, loss: str, params: SequenceTrainingParams, steps_per_epoch: int
+) -> None:
+    """Compile the training graph with Adam/AdamW, the learning-rate schedule and the loss."""
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = (
+        params.learning_rate
+    )
+    if params.decay_epochs is not None:
+        learning_rate = keras.optimizers.schedules.CosineDecay(
             params.learning_rate,
-            weight_decay=params.weight_decay,
-            clipnorm=params.clipnorm,
+            decay_steps=params.decay_epochs * steps_per_epoch,
+            alpha=params.decay_floor,
+        )
+    if params.weight_decay > 0:
+        optimizer: keras.optimizers.Optimizer = keras.optimizers.AdamW(
+            learning_rate, weight_decay=params.weight_decay, clipnorm=params.clipnorm
         )
     else:
-        optimizer = keras.optimizers.Adam(
-            params.learning_rate, clipnorm=params.clipnorm
-        )
+        optimizer = keras.optimizers.Adam(learning_rate, clipnorm=params.clipnorm)
     if loss == "bce":
         loss_fn: keras.losses.Loss = keras.losses.BinaryCrossentropy(from_logits=True)
     else:
@@ -335,7 +393,7 @@ def train_sequence_model(
             "no training windows: every train history has fewer than 2 items"
         )
     graph = _training_graph(model, loss, params.n_negatives)
-    _compile(graph, loss, params)
+    _compile(graph, loss, params, steps_per_epoch=-(-n_windows // params.batch_size))
     logger.info(
         "Training %s: %d windows of %d, loss %s, %d items, up to %d epochs",
         model.name,

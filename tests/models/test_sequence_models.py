@@ -30,7 +30,7 @@ from ncf_recommender.pipelines.data_processing.nodes import split_leave_last_two
 from ncf_recommender.sequence_training import (
     SampledLogits,
     SequenceTrainingParams,
-    SequenceValidation,
+    sequence_validation,
     train_sequence_model,
 )
 
@@ -240,18 +240,6 @@ def _planted(n_users: int = 80, n_items: int = 30, seed: int = 0) -> pd.DataFram
     return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
-def _validation(
-    train: pd.DataFrame, val: pd.DataFrame, n_users: int, n_items: int
-) -> tuple[UserHistories, SequenceValidation]:
-    histories = build_histories(train, n_users)
-    return histories, SequenceValidation(
-        users=val[USER_IDX].to_numpy(),
-        targets=val[ITEM_IDX].to_numpy(),
-        exclude=interaction_matrix(train[USER_IDX], train[ITEM_IDX], n_users, n_items),
-        histories=histories,
-    )
-
-
 PLANTED_USERS, PLANTED_ITEMS = 80, 30
 
 
@@ -259,7 +247,9 @@ PLANTED_USERS, PLANTED_ITEMS = 80, 30
 def planted() -> dict:
     """The planted data set, split leave-last-two, with train histories and validation."""
     train, val, test = split_leave_last_two(_planted(PLANTED_USERS, PLANTED_ITEMS))
-    histories, validation = _validation(train, val, PLANTED_USERS, PLANTED_ITEMS)
+    histories, validation = sequence_validation(
+        train, val, PLANTED_USERS, PLANTED_ITEMS
+    )
     return {
         "train": train,
         "val": val,
