@@ -26,14 +26,7 @@ from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from ncf_recommender.pipelines.data_processing.params import (
-    CleaningParams,
-    KCoreParams,
-    SourceParams,
-)
-
 ROOT = Path(__file__).resolve().parents[1]
-PARAMS = {"source": SourceParams, "cleaning": CleaningParams, "kcore": KCoreParams}
 
 
 def _peak_rss_gb() -> float:
@@ -57,8 +50,10 @@ def main() -> None:
             if isinstance(entry, dict) and "filepath" in entry:
                 entry["filepath"] = str(Path(tmp) / Path(entry["filepath"]).name)
         catalog = DataCatalog.from_config(conf)
-        for name, model in PARAMS.items():
-            catalog[f"params:{name}"] = MemoryDataset(model(**parameters[name]))
+        for name in ("source", "cleaning", "kcore"):  # already validated by the context
+            catalog[f"params:{name}"] = MemoryDataset(
+                parameters[name], copy_mode="assign"
+            )
 
         start = time.perf_counter()
         source = catalog.load("source_ratings")

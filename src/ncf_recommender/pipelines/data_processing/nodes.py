@@ -41,10 +41,15 @@ class SchemaError(ValueError):
     """The source data lacks a column the pipeline needs."""
 
 
-def _is_missing(values: pd.Series) -> pd.Series:
-    """True where a value is absent: NA, or an empty / whitespace-only string."""
-    as_text = values.astype("string")
-    return values.isna() | as_text.str.strip().eq("").fillna(False)
+def _parse_ids(values: pd.Series) -> tuple[pd.Series, int]:
+    """Ids as (Arrow-backed) strings without surrounding blanks.
+
+    Returns:
+        The ids (NaN where absent or blank) and the number of absent ids.
+    """
+    ids = values.astype("str").str.strip()
+    ids = ids.where(ids.ne(""))
+    return ids, int(ids.isna().sum())
 
 
 def _parse_numeric(values: pd.Series) -> tuple[pd.Series, int, int]:
@@ -54,8 +59,12 @@ def _parse_numeric(values: pd.Series) -> tuple[pd.Series, int, int]:
         The parsed float series (NaN where absent or unparsable), the number of
         missing values and the number of present but unparsable values.
     """
-    missing = _is_missing(values)
-    parsed = pd.to_numeric(values.where(~missing), errors="coerce").astype("float64")
+    if pd.api.types.is_numeric_dtype(values):
+        parsed = values.astype("float64")
+        return parsed, int(parsed.isna().sum()), 0
+    text = values.astype("str").str.strip()
+    missing = text.isna() | text.eq("")
+    parsed = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
     unparsable = parsed.isna() & ~missing
     return parsed, int(missing.sum()), int(unparsable.sum())
 
@@ -96,34 +105,26 @@ def validate_schema(
             + f"; it has {list(source.columns)}. Fix 'source.columns' in the parameters "
             "of this environment."
         )
-    user = source[params.columns[USER_ID]]
-    item = source[params.columns[ITEM_ID]]
+    user, user_missing = _parse_ids(source[params.columns[USER_ID]])
+    item, item_missing = _parse_ids(source[params.columns[ITEM_ID]])
     rating, rating_missing, rating_bad = _parse_numeric(source[params.columns[RATING]])
     stamp, stamp_missing, stamp_bad = _parse_numeric(source[params.columns[TIMESTAMP]])
     if params.timestamp_unit == "ms":
         stamp = np.floor(stamp / 1000.0)
-    user_missing, item_missing = _is_missing(user), _is_missing(item)
     raw = pd.DataFrame(
         {
-            USER_ID: user.astype("string")
-            .str.strip()
-            .where(~user_missing)
-            .astype(object),
-            ITEM_ID: item.astype("string")
-            .str.strip()
-            .where(~item_missing)
-            .astype(object),
+            USER_ID: user.array,
+            ITEM_ID: item.array,
             RATING: rating.to_numpy(),
             TIMESTAMP: stamp.round().astype("Int64").to_numpy(),
         }
     )
-    raw = raw.astype({USER_ID: "string", ITEM_ID: "string"})
     report = {
         "source": params.name,
         "rows_in": len(raw),
         "missing": {
-            USER_ID: int(user_missing.sum()),
-            ITEM_ID: int(item_missing.sum()),
+            USER_ID: user_missing,
+            ITEM_ID: item_missing,
             RATING: rating_missing,
             TIMESTAMP: stamp_missing,
         },
@@ -170,9 +171,13 @@ def clean_ratings(
     valid = raw_ratings.loc[keep]
     # Stable sort by timestamp, then keep the last row of each pair: the latest
     # interaction wins, and on equal timestamps the later source row does.
+    users, _ = pd.factorize(valid[USER_ID])
+    items, item_ids = pd.factorize(valid[ITEM_ID])
+    pair = users.astype(np.int64) * max(len(item_ids), 1) + items
     order = np.argsort(valid[TIMESTAMP].to_numpy(dtype=np.int64), kind="stable")
-    latest = valid.iloc[order].drop_duplicates([USER_ID, ITEM_ID], keep="last")
-    cleaned = latest.sort_index().astype({TIMESTAMP: "int64", RATING: "float64"})
+    latest = np.ones(len(valid), dtype=bool)
+    latest[order] = ~pd.Series(pair[order]).duplicated(keep="last").to_numpy()
+    cleaned = valid.loc[latest].astype({TIMESTAMP: "int64", RATING: "float64"})
     report = {
         **parse_report,
         "rows_dropped": dropped,
@@ -298,13 +303,13 @@ def encode_ids(
     )[list(INTERACTION_COLUMNS)]
     user_mapping = pd.DataFrame(
         {
-            USER_ID: pd.array(user_ids, dtype="string"),
+            USER_ID: pd.array(user_ids, dtype="str"),
             USER_IDX: np.arange(len(user_ids), dtype=np.int32),
         }
     )
     item_mapping = pd.DataFrame(
         {
-            ITEM_ID: pd.array(item_ids, dtype="string"),
+            ITEM_ID: pd.array(item_ids, dtype="str"),
             ITEM_IDX: np.arange(len(item_ids), dtype=np.int32),
         }
     )
