@@ -167,7 +167,7 @@ def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate=config.learning_rate)
 
 
-def _epoch_dataset(
+def epoch_dataset(
     sampler: NegativeSampler, epoch: int, config: TrainingConfig
 ) -> tuple[tf.data.Dataset, int]:
     """This epoch's examples (fresh negatives), shuffled with the seed, batched.
@@ -175,6 +175,15 @@ def _epoch_dataset(
     The arrays are cut into batches with numpy and the dataset yields whole
     batches: slicing element by element and re-batching in ``tf.data`` cost
     more than the GMF training step itself.
+
+    Args:
+        sampler: The training sampler (its ``examples(epoch, seed)``).
+        epoch: Epoch number (1-based in :func:`train_model`).
+        config: Training settings (``seed``, ``batch_size``).
+
+    Returns:
+        The dataset of ``({"user_idx", "item_idx"}, label)`` batches and the
+        number of examples in it.
     """
     users, items, labels = sampler.examples(epoch, config.seed)
     # A stream of its own: the sampler draws from default_rng([seed, epoch]).
@@ -339,7 +348,7 @@ def train_model(  # noqa: PLR0917 (positional order used by notebooks and nodes)
     )
     selector.add(metrics["ndcg@10"], model.get_weights())
     for epoch in range(1, config.epochs + 1):
-        dataset, n_examples = _epoch_dataset(sampler, epoch, config)
+        dataset, n_examples = epoch_dataset(sampler, epoch, config)
         fit_start = time.perf_counter()
         fitted = model.fit(dataset, epochs=1, verbose=0, shuffle=False)
         fit_seconds = time.perf_counter() - fit_start

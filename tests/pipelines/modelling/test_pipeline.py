@@ -213,8 +213,11 @@ def test_artifacts_are_versioned_catalog_entries(conf):
         assert catalog[name]["versioned"] is True, name
 
 
-def test_base_parameters_validate(conf):
-    params = conf["parameters"]
+@pytest.mark.parametrize("env", ["base", "movielens"])
+def test_parameters_of_each_environment_validate(env):
+    params = OmegaConfigLoader(
+        conf_source=str(PROJECT / "conf"), base_env="base", default_run_env=env
+    )["parameters"]
     TrainingParams.model_validate(params["training"])
     EvaluationParams.model_validate(params["evaluation"])
     BaselineParams.model_validate(params["baselines"])
@@ -222,6 +225,9 @@ def test_base_parameters_validate(conf):
         spec = ModelParams.model_validate(params[name]["model"]).root
         assert spec.architecture == name
         TrainingOverrides.model_validate(params[name]["training_overrides"])
+    neumf = params["neumf"]["model"]
+    assert neumf["gmf_dim"] == params["gmf"]["model"]["embedding_dim"]
+    assert neumf["layers"] == params["mlp"]["model"]["layers"]
 
 
 def test_overrides_change_only_what_they_set():

@@ -426,7 +426,7 @@ def plot_learning_curves(**histories: pd.DataFrame) -> Figure:
         )
     loss_axes.set(title="Training loss (BCE + L2)", xlabel="epoch", ylabel="loss")
     ndcg_axes.set(
-        title="Validation NDCG@10 (full ranking; circle = kept epoch)",
+        title="Validation NDCG@10, full ranking (circle: kept epoch)",
         xlabel="epoch (0 = before training)",
         ylabel="NDCG@10",
     )

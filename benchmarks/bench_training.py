@@ -1,0 +1,157 @@
+"""Training and full-ranking speed of the Keras NCF models on the embedded data.
+
+For each data size (ratings drawn by the embedded Amazon-shaped generator, ids
+encoded, every rating a positive) and each model (GMF, MLP-NCF, NeuMF):
+
+1. Training examples/s: ``model.fit`` on the batches that
+   :func:`ncf_recommender.models.training.epoch_dataset` builds (fresh negatives,
+   shuffled, pre-batched), capped at ``--examples`` examples, after a warm-up
+   that traces the graph. Reference in the same process: the same batches with
+   ``steps_per_execution=1``.
+2. Full-ranking evaluation users/s: ``full_ranking_metrics`` with
+   :class:`~ncf_recommender.models.scorers.KerasScorer` (numpy fast path) on
+   ``--eval-users`` users against every item. Reference: the scorer's generic
+   path (batched ``model(...)`` calls on every user-item pair).
+
+Embedding tables grow with the data (users x dim), and Keras' Adam updates the
+whole table every step, so examples/s falls with size; the two sizes show how
+much.
+
+Run: ``.venv/bin/python benchmarks/bench_training.py [--sizes 100000 1000000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import pandas as pd
+
+from ncf_recommender.data import generate_ratings
+from ncf_recommender.evaluation import full_ranking_metrics, interaction_matrix
+from ncf_recommender.models.gmf import build_gmf
+from ncf_recommender.models.mlp import build_mlp
+from ncf_recommender.models.neumf import build_neumf
+from ncf_recommender.models.scorers import KerasScorer
+from ncf_recommender.models.training import (
+    TrainingConfig,
+    epoch_dataset,
+    seed_everything,
+)
+from ncf_recommender.sampling import NegativeSampler
+
+BUILDERS: dict[str, Callable[[int, int], keras.Model]] = {
+    "gmf": lambda n_users, n_items: build_gmf(n_users, n_items, 64),
+    "mlp": lambda n_users, n_items: build_mlp(n_users, n_items, 64, (128, 64, 32)),
+    "neumf": lambda n_users, n_items: build_neumf(
+        n_users, n_items, 64, 64, (128, 64, 32)
+    ),
+}
+
+
+def encoded(n_ratings: int, seed: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Generated ratings with integer user and item indices."""
+    frame = generate_ratings(n_ratings=n_ratings, seed=seed)
+    users, user_ids = pd.factorize(frame["user"])
+    items, item_ids = pd.factorize(frame["item"])
+    return users.astype(np.int64), items.astype(np.int64), len(user_ids), len(item_ids)
+
+
+def examples_per_second(
+    model: keras.Model, sampler: NegativeSampler, config: TrainingConfig, examples: int
+) -> float:
+    """Training throughput on at most ``examples`` examples, after a warm-up."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=keras.losses.BinaryCrossentropy(),
+        steps_per_execution=config.steps_per_execution,
+    )
+    dataset, _ = epoch_dataset(sampler, 1, config)
+    steps = max(1, examples // config.batch_size)
+    warm_up = 2 * config.steps_per_execution
+    model.fit(dataset.take(warm_up), epochs=1, verbose=0, shuffle=False)
+    start = time.perf_counter()
+    model.fit(dataset.skip(warm_up).take(steps), epochs=1, verbose=0, shuffle=False)
+    return steps * config.batch_size / (time.perf_counter() - start)
+
+
+def users_per_second(
+    scorer: KerasScorer, users: np.ndarray, targets: np.ndarray, exclude: object
+) -> float:
+    """Full-ranking evaluation throughput."""
+    start = time.perf_counter()
+    full_ranking_metrics(scorer, users, targets, exclude, ks=(10,))
+    return users.size / (time.perf_counter() - start)
+
+
+def main() -> None:
+    """Parse arguments, run the measurements, print one line per model and size."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument(
+        "--models", nargs="+", default=list(BUILDERS), choices=list(BUILDERS)
+    )
+    parser.add_argument("--examples", type=int, default=400_000)
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--negatives", type=int, default=8)
+    parser.add_argument("--eval-users", type=int, default=1000)
+    parser.add_argument("--reference-users", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="best of this many timings (the machine is shared)",
+    )
+    args = parser.parse_args()
+
+    fast = TrainingConfig(
+        batch_size=args.batch_size, negatives_per_positive=args.negatives
+    )
+    reference = TrainingConfig(
+        batch_size=args.batch_size,
+        negatives_per_positive=args.negatives,
+        steps_per_execution=1,
+    )
+    for size in args.sizes:
+        users, items, n_users, n_items = encoded(size, args.seed)
+        sampler = NegativeSampler(
+            users, items, n_items, negatives_per_positive=args.negatives
+        )
+        exclude = interaction_matrix(users, items, n_users, n_items)
+        rng = np.random.default_rng(args.seed)
+        eval_users = rng.choice(n_users, min(args.eval_users, n_users), replace=False)
+        # Any item the user has not seen serves as the held-out target for timing.
+        targets = rng.integers(0, n_items, eval_users.size)
+        clash = exclude[eval_users, targets].A1 > 0
+        targets[clash] = (targets[clash] + 1) % n_items
+        keep = exclude[eval_users, targets].A1 == 0
+        eval_users, targets = eval_users[keep], targets[keep]
+        print(f"size {size:,} ratings: {n_users:,} users, {n_items:,} items")
+        for name in args.models:
+            seed_everything(args.seed)
+            model = BUILDERS[name](n_users, n_items)
+            rate = examples_per_second(model, sampler, fast, args.examples)
+            base = examples_per_second(model, sampler, reference, args.examples // 4)
+            scorer = KerasScorer(model, n_items)
+            eval_rate = users_per_second(scorer, eval_users, targets, exclude)
+            generic = KerasScorer(model, n_items)
+            generic._fast = None  # the generic path: model(...) on every pair  # noqa: SLF001
+            sub = slice(0, min(args.reference_users, eval_users.size))
+            generic_rate = users_per_second(
+                generic, eval_users[sub], targets[sub], exclude
+            )
+            print(
+                f"  {name:6s} train {rate:>10,.0f} examples/s "
+                f"(steps_per_execution=1: {base:>9,.0f}, ratio {rate / base:4.2f}); "
+                f"full ranking {eval_rate:>8,.0f} users/s "
+                f"(generic predict path: {generic_rate:>7,.0f}, ratio "
+                f"{eval_rate / generic_rate:5.1f})"
+            )
+
+
+if __name__ == "__main__":
+    main()
