@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -11,6 +12,7 @@ from ncf_recommender.models.mlp import build_mlp
 from ncf_recommender.models.scorers import KerasScorer
 from ncf_recommender.models.training import (
     HISTORY_COLUMNS,
+    LazyAdam,
     TrainingConfig,
     _Selector,
     seed_everything,
@@ -179,3 +181,39 @@ def test_training_needs_validation_rows():
             n_items=N_ITEMS,
             config=CONFIG,
         )
+
+
+def _fit_steps(optimizer, batches: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """GMF user embeddings before and after one step per batch of users."""
+    seed_everything(0)
+    model = build_gmf(FEW_USERS, N_ITEMS, 4)
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    before = model.get_layer("gmf_user_embedding").get_weights()[0]
+    for users in batches:
+        x = {
+            "user_idx": np.array(users, np.int32),
+            "item_idx": np.arange(3, 3 + len(users), dtype=np.int32),
+        }
+        model.train_on_batch(x, np.resize(np.array([1.0, 0.0], np.float32), len(users)))
+    return before, model.get_layer("gmf_user_embedding").get_weights()[0]
+
+
+def test_lazy_adam_matches_adam_on_one_step_and_touches_only_batch_rows():
+    _, dense = _fit_steps(keras.optimizers.Adam(0.01), [[0, 1]])
+    before, lazy = _fit_steps(LazyAdam(0.01), [[0, 1]])
+    np.testing.assert_allclose(lazy, dense, atol=1e-6)  # steps are 1e-2
+    # Step 2 updates users 2-3: Adam still moves users 0-1 through their
+    # momentum, lazy Adam leaves them where step 1 left them.
+    _, dense_two = _fit_steps(keras.optimizers.Adam(0.01), [[0, 1], [2, 3]])
+    _, lazy_two = _fit_steps(LazyAdam(0.01), [[0, 1], [2, 3]])
+    np.testing.assert_array_equal(lazy_two[:2], lazy[:2])
+    assert not np.allclose(dense_two[:2], dense[:2])
+    assert not np.allclose(lazy_two[2:4], before[2:4])
+    np.testing.assert_array_equal(lazy_two[4:], before[4:])
+
+
+def test_lazy_adam_sums_repeated_rows_before_the_update():
+    # Adam's first step moves every coordinate with a gradient by about the
+    # learning rate, also for a user that occurs twice in the batch.
+    before, after = _fit_steps(LazyAdam(0.01), [[0, 1, 1]])
+    np.testing.assert_allclose(np.abs(after[:2] - before[:2]), 0.01, rtol=0.02)

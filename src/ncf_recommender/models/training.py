@@ -67,7 +67,9 @@ class TrainingConfig:
         epochs: Maximum number of training epochs.
         batch_size: Examples per gradient step.
         learning_rate: Optimiser step size.
-        optimizer: ``adam`` or ``sgd`` (plain SGD, as He et al. fine-tune NeuMF).
+        optimizer: ``adam``; ``lazy_adam`` (:class:`LazyAdam`, sparse row
+            updates for large embedding tables); or ``sgd`` (plain SGD, as He
+            et al. fine-tune NeuMF).
         negatives_per_positive: Negatives drawn per training positive each epoch.
         sampling_strategy: Negative sampling strategy of the sampler.
         sampling_exponent: Popularity exponent of popularity-based sampling.
@@ -85,7 +87,7 @@ class TrainingConfig:
     epochs: int = 30
     batch_size: int = 1024
     learning_rate: float = 1e-3
-    optimizer: Literal["adam", "sgd"] = "adam"
+    optimizer: Literal["adam", "lazy_adam", "sgd"] = "adam"
     negatives_per_positive: int = 4
     sampling_strategy: str = "uniform"
     sampling_exponent: float = 0.75
@@ -160,10 +162,63 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+class LazyAdam(keras.optimizers.Adam):
+    """Adam that updates only the embedding rows a batch looks up.
+
+    Keras' Adam turns an embedding's sparse gradient into a dense one, so every
+    step reads and writes the whole user and item tables (and their two moment
+    tables): at Amazon scale that, not the model, bounds the step rate. Here a
+    sparse gradient updates the first and second moments and the weights of the
+    looked-up rows only ("lazy" Adam: the moments of the other rows are not
+    decayed that step). Dense gradients get the ordinary Adam update. On the
+    first step both are identical.
+    """
+
+    def update_step(
+        self,
+        gradient: tf.Tensor | tf.IndexedSlices,
+        variable: keras.Variable,
+        learning_rate: float,
+    ) -> None:
+        """Apply one Adam step; sparse gradients touch only their rows.
+
+        Args:
+            gradient: The gradient (``tf.IndexedSlices`` for embedding tables).
+            variable: The variable to update.
+            learning_rate: Current learning rate.
+        """
+        if not isinstance(gradient, tf.IndexedSlices):
+            super().update_step(gradient, variable, learning_rate)
+            return
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1 = tf.cast(self.beta_1, dtype)
+        beta_2 = tf.cast(self.beta_2, dtype)
+        alpha = (
+            tf.cast(learning_rate, dtype)
+            * tf.sqrt(1.0 - tf.pow(beta_2, step))
+            / (1.0 - tf.pow(beta_1, step))
+        )
+        rows, position = tf.unique(gradient.indices)
+        values = tf.math.unsorted_segment_sum(
+            tf.cast(gradient.values, dtype), position, tf.shape(rows)[0]
+        )
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        m_rows = beta_1 * tf.gather(m.value, rows) + (1.0 - beta_1) * values
+        v_rows = beta_2 * tf.gather(v.value, rows) + (1.0 - beta_2) * tf.square(values)
+        self.assign(m, tf.IndexedSlices(m_rows, rows))
+        self.assign(v, tf.IndexedSlices(v_rows, rows))
+        step_rows = alpha * m_rows / (tf.sqrt(v_rows) + tf.cast(self.epsilon, dtype))
+        self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
+
+
 def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
     """The configured optimiser."""
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate=config.learning_rate)
+    if config.optimizer == "lazy_adam":
+        return LazyAdam(learning_rate=config.learning_rate)
     return keras.optimizers.Adam(learning_rate=config.learning_rate)
 
 

@@ -85,7 +85,7 @@ class TrainingParams(_Strict):
     epochs: int = Field(default=30, ge=1)
     batch_size: int = Field(default=1024, ge=1)
     learning_rate: float = Field(default=1e-3, gt=0.0)
-    optimizer: Literal["adam", "sgd"] = "adam"
+    optimizer: Literal["adam", "lazy_adam", "sgd"] = "adam"
     negatives_per_positive: int = Field(default=4, ge=1)
     sampling_strategy: Literal["uniform", "popularity"] = "uniform"
     sampling_exponent: float = Field(default=0.75, ge=0.0)
@@ -115,7 +115,7 @@ class TrainingOverrides(_Strict):
     epochs: int | None = Field(default=None, ge=1)
     batch_size: int | None = Field(default=None, ge=1)
     learning_rate: float | None = Field(default=None, gt=0.0)
-    optimizer: Literal["adam", "sgd"] | None = None
+    optimizer: Literal["adam", "lazy_adam", "sgd"] | None = None
     negatives_per_positive: int | None = Field(default=None, ge=1)
     sampling_strategy: Literal["uniform", "popularity"] | None = None
     sampling_exponent: float | None = Field(default=None, ge=0.0)
