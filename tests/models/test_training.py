@@ -14,6 +14,7 @@ from ncf_recommender.models.training import (
     HISTORY_COLUMNS,
     LazyAdam,
     TrainingConfig,
+    _optimizer,
     _Selector,
     seed_everything,
     train_model,
@@ -217,3 +218,8 @@ def test_lazy_adam_sums_repeated_rows_before_the_update():
     # learning rate, also for a user that occurs twice in the batch.
     before, after = _fit_steps(LazyAdam(0.01), [[0, 1, 1]])
     np.testing.assert_allclose(np.abs(after[:2] - before[:2]), 0.01, rtol=0.02)
+
+
+def test_lazy_adam_is_a_training_option():
+    assert isinstance(_optimizer(TrainingConfig(optimizer="lazy_adam")), LazyAdam)
+    assert type(_optimizer(TrainingConfig())) is keras.optimizers.Adam

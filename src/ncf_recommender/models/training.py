@@ -121,9 +121,10 @@ class TrainingConfig:
             raise ValueError(
                 f"training.learning_rate must be positive, got {self.learning_rate!r}"
             )
-        if self.optimizer not in ("adam", "sgd"):
+        if self.optimizer not in ("adam", "lazy_adam", "sgd"):
             raise ValueError(
-                f"training.optimizer must be 'adam' or 'sgd', got {self.optimizer!r}"
+                "training.optimizer must be 'adam', 'lazy_adam' or 'sgd', "
+                f"got {self.optimizer!r}"
             )
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from pydantic import BaseModel
 
 from ncf_recommender.constants import ITEM_IDX, USER_IDX
@@ -426,11 +427,12 @@ def plot_learning_curves(**histories: pd.DataFrame) -> Figure:
         )
     loss_axes.set(title="Training loss (BCE + L2)", xlabel="epoch", ylabel="loss")
     ndcg_axes.set(
-        title="Validation NDCG@10, full ranking (circle: kept epoch)",
-        xlabel="epoch (0 = before training)",
+        title="Validation NDCG@10 (circle: kept epoch)",
+        xlabel="epoch (0 = before training; full ranking, train items removed)",
         ylabel="NDCG@10",
     )
     for axes in (loss_axes, ndcg_axes):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=0.3)
         axes.legend()
     return figure
