@@ -199,9 +199,9 @@ def test_params_name_the_bad_key() -> None:
         SequenceTrainingParams.from_dict({"batch_size": 0})
     with pytest.raises(ValueError, match="unknown training parameter"):
         SequenceTrainingParams.from_dict({"epoch": 3})
-    assert SequenceTrainingParams(loss="auto", full_softmax_max_items=10).resolved_loss(
-        11
-    ) == ("sampled_softmax")
+    auto = SequenceTrainingParams(loss="auto", full_softmax_max_items=10)
+    assert auto.resolved_loss(10) == "softmax"
+    assert auto.resolved_loss(11) == "sampled_softmax"
 
 
 def test_sampled_logits_mask_accidental_hits() -> None:
@@ -272,6 +272,7 @@ def trained(
         epochs=30,
         batch_size=16,
         learning_rate=0.01,
+        decay_epochs=None,
         loss=loss,
         n_negatives=8,
         patience=3,
