@@ -1,4 +1,4 @@
-"""Builders shared by the serving tests: tiny data, a tiny trained GMF, a tiny project.
+"""Builders shared by the serving tests: tiny data, tiny trained models, a tiny project.
 
 The project written by :func:`write_project` is a real Kedro project rooted in a
 temporary folder: it uses this package's settings and pipelines, its own
@@ -9,6 +9,7 @@ in the catalog contract) and its own ``data/``.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,111 @@ def save_artifacts(project: Path, artifacts: dict[str, Any]) -> str | None:
         store.catalog.save(name, data)
     versioned = [n for n in artifacts if n.endswith("_model") or n == "ranking_metrics"]
     return store.resolve_version(versioned[0]) if versioned else None
+
+
+#: Sizes of the planted walk data set: small enough to train in seconds.
+PLANTED_USERS, PLANTED_ITEMS, PLANTED_MAX_LEN = 60, 20, 8
+
+
+def planted_frames(
+    n_users: int = PLANTED_USERS, n_items: int = PLANTED_ITEMS, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every user walks the catalogue: item ``i`` is always followed by ``i + 1`` (mod n).
+
+    Users start at random items and take 6 to 11 steps; rows are shuffled (the
+    timestamps give the order) and every user's first two events share a
+    timestamp, so the split's tie rule (row order) matters.
+
+    Args:
+        n_users: Number of users (ids ``U000``, ...).
+        n_items: Number of items (ids ``I000``, ...).
+        seed: Seed.
+
+    Returns:
+        ``interactions``, ``user_mapping``, ``item_mapping`` in the catalog format.
+    """
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(6, 12, n_users)
+    users = np.repeat(np.arange(n_users), lengths)
+    step = np.arange(users.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    items = (np.repeat(rng.integers(0, n_items, n_users), lengths) + step) % n_items
+    _, user_mapping, item_mapping = tiny_frames(n_users, n_items)
+    frame = pd.DataFrame(
+        {
+            USER_ID: pd.array(user_mapping[USER_ID].to_numpy()[users], dtype="string"),
+            ITEM_ID: pd.array(item_mapping[ITEM_ID].to_numpy()[items], dtype="string"),
+            USER_IDX: users.astype(np.int32),
+            ITEM_IDX: items.astype(np.int32),
+            "rating": np.full(users.size, 5.0),
+            "timestamp": (1000 + np.maximum(step, 1)).astype(np.int64),
+        }
+    )[list(INTERACTION_COLUMNS)]
+    order = rng.permutation(len(frame))
+    # Keep each user's first two (tied) events in walk order, wherever they land.
+    first_two = np.flatnonzero(step[order] <= 1)
+    order[first_two] = np.sort(order[first_two])
+    return frame.iloc[order].reset_index(drop=True), user_mapping, item_mapping
+
+
+def build_sequence_model(
+    kind: str, n_items: int, max_len: int = PLANTED_MAX_LEN
+) -> Any:
+    """An untrained tiny ``sasrec`` or ``gru`` model (fixed seed).
+
+    Args:
+        kind: ``sasrec`` or ``gru``.
+        n_items: Catalogue size.
+        max_len: Sequence length.
+
+    Returns:
+        The ``keras.Model``.
+    """
+    from ncf_recommender.models.gru4rec import build_gru4rec  # noqa: PLC0415
+    from ncf_recommender.models.sasrec import build_sasrec  # noqa: PLC0415
+
+    if kind == "sasrec":
+        return build_sasrec(n_items, max_len, 16, 2, 1, dropout=0.1, seed=3)
+    return build_gru4rec(n_items, max_len, 16, dropout=0.1, seed=3)
+
+
+@functools.cache
+def trained_sequence_model(kind: str, epochs: int = 25) -> Any:
+    """A tiny model trained on :func:`planted_frames` (built once per session).
+
+    Trained the way the modelling pipeline trains (train split, early stopping
+    on validation NDCG@10), with the full softmax over the 20 items.
+
+    Args:
+        kind: ``sasrec`` or ``gru``.
+        epochs: Most epochs.
+
+    Returns:
+        The trained ``keras.Model`` (shared: do not train it further).
+    """
+    from ncf_recommender.pipelines.data_processing.nodes import (  # noqa: PLC0415
+        split_leave_last_two,
+    )
+    from ncf_recommender.sequence_training import (  # noqa: PLC0415
+        SequenceTrainingParams,
+        sequence_validation,
+        train_sequence_model,
+    )
+
+    interactions, _, _ = planted_frames()
+    train, val, _ = split_leave_last_two(interactions)
+    histories, validation = sequence_validation(
+        train, val, PLANTED_USERS, PLANTED_ITEMS
+    )
+    params = SequenceTrainingParams(
+        epochs=epochs,
+        batch_size=16,
+        learning_rate=0.01,
+        decay_epochs=None,
+        loss="softmax",
+        patience=4,
+        seed=0,
+    )
+    model, _ = train_sequence_model(
+        build_sequence_model(kind, PLANTED_ITEMS), histories, validation, params
+    )
+    return model

@@ -142,6 +142,31 @@ def test_health_and_model_describe_what_is_served(client):
     assert info["model_version"] == "2024-01-02T03.04.05.678Z"
     assert info["metrics"] == {"full": {"ndcg@10": 0.5}}
     assert info["n_items"] == N_ITEMS and info["ranking"].startswith("exact")
+    assert info["uses_history"] is False
+
+
+def test_a_history_sent_to_an_ncf_model_is_a_422_naming_the_model(client):
+    response = client.post(
+        "/recommendations",
+        json={"user_ids": ["U001", "new"], "histories": {"new": ["I001"]}},
+    )
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "model 'neumf' cannot use histories" in detail and "sasrec" in detail
+    response = client.get("/recommendations/U001", params={"history": ["I001"]})
+    assert response.status_code == 422
+    assert "'neumf' cannot use histories" in response.json()["detail"]
+
+
+def test_requests_without_histories_keep_the_old_answer_with_empty_history_fields(
+    client,
+):
+    body = client.post("/recommendations", json={"user_ids": ["U001"]}).json()
+    answer = body["results"][0]
+    assert answer["ignored_items"] == [] and answer["history_used"] == 0
+    assert {"user_id", "cold_start", "model", "model_version", "recommendations"} < set(
+        answer
+    )
 
 
 def test_openapi_docs_list_the_endpoints(client):

@@ -19,6 +19,7 @@ from ncf_recommender.serving.recommender import (
     Retrieval,
     ServingData,
     UnknownUserError,
+    UnusableHistoryError,
     get_model_type,
     recommendations_frame,
     retrieve_and_rerank,
@@ -142,7 +143,7 @@ def test_batch_answers_keep_request_order_and_mix_cold_starts(scorer, data):
 
 
 def test_history_is_rejected_by_ncf_models(scorer, data):
-    with pytest.raises(HistoryNotSupportedError, match="does not take a history"):
+    with pytest.raises(HistoryNotSupportedError, match="'gmf' cannot use histories"):
         make_recommender(scorer, data).recommend("U001", history=["I001"])
 
 
@@ -168,8 +169,15 @@ def test_history_hook_for_sequence_models(data, frames):
     excluded = seen_items(frames, 0) | {"I000", "I002"}
     expected = [f"I{i:03d}" for i in range(N_ITEMS) if f"I{i:03d}" not in excluded][:3]
     assert [r.item_id for r in result.recommendations] == expected
-    with pytest.raises(ValueError, match="unknown item_id"):
-        recommender.recommend("U000", history=["nope"])
+    assert result.history_used == 2 and result.ignored_items == ()
+    ignored = recommender.recommend("U000", history=["nope", "I001"])
+    assert ignored.ignored_items == ("nope",) and ignored.history_used == 1
+    with pytest.raises(
+        UnusableHistoryError, match="'stranger'.*unknown item_id 'nope'"
+    ):
+        recommender.recommend("stranger", history=["nope"])
+    with pytest.raises(ValueError, match="history must be a list"):
+        recommender.recommend("U000", history="I001")
 
 
 def test_retrieve_and_rerank_equals_exact_when_everything_is_retrieved(scorer, data):
@@ -287,7 +295,10 @@ def test_answer_shape(scorer, data):
         "model",
         "model_version",
         "recommendations",
+        "ignored_items",
+        "history_used",
     }
+    assert answer["ignored_items"] == [] and answer["history_used"] == 0
     assert set(answer["recommendations"][0]) == {"rank", "item_id", "score"}
     assert isinstance(
         pd.Series([r["score"] for r in answer["recommendations"]]).sum(), float

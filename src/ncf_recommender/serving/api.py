@@ -12,6 +12,17 @@ Endpoints: ``GET /recommendations/{user_id}?top_n=10``, ``POST /recommendations`
 docs at ``/docs``. Unknown users get the popularity fallback (``cold_start:
 true``) or, with ``recommendation.cold_start: raise``, a 404. A bad ``top_n`` or
 too many users give a 422 whose ``detail`` says what is wrong.
+
+Sequence models (``sasrec``, ``gru``; ``GET /model`` says ``uses_history``) also
+take histories, oldest first: ``POST`` with ``"histories": {"<user_id>":
+["<item_id>", ...]}`` for any of the ``user_ids``, or ``GET
+/recommendations/{user_id}?history=A&history=B``. A known user's supplied items
+are read as the newest events after the catalogued history; an unknown user is
+answered from the supplied items alone (``cold_start: true`` with
+``history_used`` > 0). Every supplied item is excluded from the answer. Item ids
+the model does not know are dropped and listed in ``ignored_items``; an unknown
+user left with none is a 422 naming the user and the ids. A history sent to an
+NCF model is a 422 saying that the model cannot use histories.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ncf_recommender.serving.recommender import (
     PROJECT_PATH_ENV,
+    Recommendation,
     Recommender,
     UnknownUserError,
     build_recommender,
@@ -50,6 +62,7 @@ class ServingSettings(BaseModel):
     Attributes:
         max_users_per_request: Most user ids in one ``POST /recommendations``.
         max_top_n: Largest ``top_n`` accepted.
+        max_history_items: Most item ids in one supplied history.
         blas_threads: BLAS threads per request thread (``None``: library
             default). One avoids oversubscribing the cores when requests run
             concurrently in the server's thread pool.
@@ -59,6 +72,7 @@ class ServingSettings(BaseModel):
 
     max_users_per_request: int = Field(default=100, ge=1)
     max_top_n: int = Field(default=1000, ge=1)
+    max_history_items: int = Field(default=1000, ge=1)
     blas_threads: int | None = Field(default=1, ge=1)
 
 
@@ -74,10 +88,20 @@ class RecommendationOut(BaseModel):
     """Top-N answer for one user."""
 
     user_id: str
-    cold_start: bool = Field(description="unknown user: most popular items")
+    cold_start: bool = Field(
+        description="unknown user: the most popular items, or (history_used > 0) "
+        "a sequence model's items after the supplied history alone"
+    )
     model: str
     model_version: str | None
     recommendations: list[RecommendedItemOut]
+    ignored_items: list[str] = Field(
+        default_factory=list,
+        description="supplied history item ids the model does not know (dropped)",
+    )
+    history_used: int = Field(
+        default=0, description="supplied history items the model read (0: none)"
+    )
 
 
 class BatchRequest(BaseModel):
@@ -87,6 +111,11 @@ class BatchRequest(BaseModel):
 
     user_ids: list[str] = Field(min_length=1, description="original user ids")
     top_n: int = Field(default=10, ge=1)
+    histories: dict[str, list[str]] | None = Field(
+        default=None,
+        description="sequence models only: {user_id: [item_id, ...]} for some of "
+        "user_ids, oldest first; a known user's items follow its catalogued history",
+    )
 
 
 class BatchResponse(BaseModel):
@@ -116,6 +145,9 @@ class ModelOut(BaseModel):
     n_users: int
     n_items: int
     cold_start: str
+    uses_history: bool = Field(
+        description="the model reads user histories; requests may supply one"
+    )
     ranking: str
 
 
@@ -177,7 +209,8 @@ def create_app(factory: Factory = load_from_project) -> FastAPI:
 
     app = FastAPI(
         title="ncf-recommender",
-        description="Top-N product recommendations from Neural Collaborative Filtering.",
+        description="Top-N product recommendations from Neural Collaborative "
+        "Filtering and next-item sequence models (SASRec, GRU4Rec).",
         lifespan=lifespan,
     )
 
@@ -208,6 +241,15 @@ def create_app(factory: Factory = load_from_project) -> FastAPI:
         if top_n > limit:
             raise HTTPException(422, f"top_n must be at most {limit}, got {top_n}")
 
+    def _check_history(request: Request, user_id: str, history: list[str]) -> None:
+        limit = request.app.state.settings.max_history_items
+        if len(history) > limit:
+            raise HTTPException(
+                422,
+                f"history of user_id {user_id!r} has {len(history)} items; "
+                f"at most {limit} are accepted",
+            )
+
     @app.get("/health")
     def health(request: Request) -> HealthOut:
         """Liveness; also says which model is loaded."""
@@ -229,10 +271,17 @@ def create_app(factory: Factory = load_from_project) -> FastAPI:
         request: Request,
         user_id: str,
         top_n: Annotated[int, Query(ge=1, description="number of items")] = 10,
+        history: Annotated[
+            list[str] | None,
+            Query(description="sequence models: item ids, oldest first (repeat)"),
+        ] = None,
     ) -> dict[str, Any]:
-        """Top-N unseen items for one original user id."""
+        """Top-N unseen items for one original user id (after a supplied history)."""
         _check_top_n(request, top_n)
-        return request.app.state.recommender.recommend(user_id, top_n).to_dict()
+        if history is not None:
+            _check_history(request, user_id, history)
+        recommender: Recommender = request.app.state.recommender
+        return recommender.recommend(user_id, top_n, history=history).to_dict()
 
     @app.post("/recommendations", response_model=BatchResponse)
     def recommend_many(request: Request, body: BatchRequest) -> dict[str, Any]:
@@ -245,8 +294,20 @@ def create_app(factory: Factory = load_from_project) -> FastAPI:
                 f"got {len(body.user_ids)}",
             )
         _check_top_n(request, body.top_n)
-        results = request.app.state.recommender.recommend_many(
-            body.user_ids, body.top_n
+        histories = None
+        if body.histories is not None:
+            strangers = sorted(set(body.histories) - set(body.user_ids))
+            if strangers:
+                raise HTTPException(
+                    422,
+                    f"histories names user_id(s) {strangers} that are not in user_ids",
+                )
+            for user_id, history in body.histories.items():
+                _check_history(request, user_id, history)
+            histories = [body.histories.get(u) for u in body.user_ids]
+        recommender: Recommender = request.app.state.recommender
+        results: list[Recommendation] = recommender.recommend_many(
+            body.user_ids, body.top_n, histories
         )
         return {"results": [r.to_dict() for r in results]}
 

@@ -1,9 +1,13 @@
-"""``ncf-recommend USER_ID [--top-n N] [--model gmf|mlp|neumf]``: a Top-N table.
+"""``ncf-recommend USER_ID [--top-n N] [--model NAME] [--history ITEM ...]``: a Top-N table.
 
 Loads the model from the Kedro project in the working directory (or
 ``--project`` / ``$NCF_PROJECT_PATH``) through :func:`recommend_items` and
-prints a readable table, or JSON with ``--json``. Exit status 0 on success, 1
-for an unknown user when cold start is disabled, 2 for bad arguments.
+prints a readable table, or JSON with ``--json``. ``--history`` (sequence
+models ``sasrec`` and ``gru`` only) adds item ids, oldest first, after the
+user's catalogued history, or serves an unknown user from them alone. Exit
+status 0 on success, 1 for an unknown user when cold start is disabled, 2 for
+bad arguments (including a history given to an NCF model or holding no known
+item for an unknown user).
 """
 
 from __future__ import annotations
@@ -62,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", default=None, help="model version timestamp to pin"
     )
     parser.add_argument(
+        "--history",
+        nargs="+",
+        default=None,
+        metavar="ITEM_ID",
+        help="sequence models: item ids, oldest first, read as the newest events",
+    )
+    parser.add_argument(
         "--project",
         default=None,
         help="Kedro project root (default: $NCF_PROJECT_PATH or .)",
@@ -83,16 +94,27 @@ def format_table(recommendation: Recommendation) -> str:
         The table, ending with a newline.
     """
     items = recommendation.recommendations
+    if not recommendation.cold_start:
+        cold = "no"
+    elif recommendation.history_used:
+        cold = "yes, from the supplied history"
+    else:
+        cold = "yes, most popular items"
     header = (
         f"Top {len(items)} for user {recommendation.user_id} "
         f"(model {recommendation.model}, version {recommendation.model_version}, "
-        f"cold start: {'yes, most popular items' if recommendation.cold_start else 'no'})"
+        f"cold start: {cold})"
     )
     width = max([len("item_id"), *(len(item.item_id) for item in items)])
     lines = [header, f"{'rank':>4}  {'item_id':<{width}}  score"]
     lines += [
         f"{item.rank:>4}  {item.item_id:<{width}}  {item.score:.4f}" for item in items
     ]
+    if recommendation.history_used:
+        lines.append(f"after {recommendation.history_used} supplied history item(s)")
+    if recommendation.ignored_items:
+        ignored = ", ".join(recommendation.ignored_items)
+        lines.append(f"ignored unknown history item(s): {ignored}")
     return "\n".join(lines) + "\n"
 
 
@@ -114,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.top_n,
                 model=args.model,
                 version=args.version,
+                history=args.history,
                 project_path=args.project,
                 env=args.env,
             )

@@ -23,16 +23,29 @@ Kedro, lazily; the ranking code here is plain numpy.
 
 Model types live in a registry (:func:`register_model_type`): a model type names
 its catalog dataset and a scorer factory turning the loaded model into a
-``Scorer``. The NCF family (``gmf``, ``mlp``, ``neumf``) is registered here; a
-sequence model registers with ``uses_history=True`` and a scorer offering
-``score_history(histories)``, and then requests may carry a ``history`` of
-original item ids. NCF models reject a history with
-:class:`HistoryNotSupportedError`.
+``Scorer``. The NCF family (``gmf``, ``mlp``, ``neumf``) and the next-item
+sequence models (``sasrec``, ``gru``) are registered here. NCF models reject a
+request's ``history`` with :class:`HistoryNotSupportedError`.
+
+Sequence models (``uses_history=True``) read each known user's full history
+from ``interactions`` (train, validation and test), ordered as the
+leave-last-two split orders it: by timestamp, ties in row order. A request may
+add a ``history`` of original item ids, oldest first:
+
+* known user: the supplied items are appended after the catalogued history, as
+  the newest events, and excluded like the catalogued ones;
+* unknown user: the model reads the supplied history alone (``cold_start`` is
+  true, ``history_used`` counts the items read) and never recommends its items;
+* item ids not in ``item_mapping`` are dropped and reported in
+  ``ignored_items``; an unknown user left with no known item is an
+  :class:`UnusableHistoryError` (HTTP 422). An empty history adds nothing: an
+  unknown user then gets the usual cold-start answer.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import os
 import time
@@ -48,6 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ncf_recommender.constants import ITEM_ID, ITEM_IDX, USER_ID, USER_IDX
 from ncf_recommender.evaluation import Scorer, interaction_matrix, top_k
+from ncf_recommender.models.sequences import UserHistories, build_histories
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +105,39 @@ class UnknownUserError(LookupError):
 class HistoryNotSupportedError(ValueError):
     """A history was given to a model type that does not read one."""
 
+    def __init__(self, model: str) -> None:
+        """Name the model.
+
+        Args:
+            model: The served model type.
+        """
+        self.model = model
+        super().__init__(
+            f"model {model!r} cannot use histories: it scores users it was trained "
+            "on, not item sequences; leave history out or serve a sequence model "
+            f"({', '.join(sorted(n for n, t in _MODEL_TYPES.items() if t.uses_history))})"
+        )
+
+
+class UnusableHistoryError(ValueError):
+    """An unknown user's supplied history holds no item the model knows."""
+
+    def __init__(self, user_id: str, item_ids: Sequence[str]) -> None:
+        """Name the user and the ids.
+
+        Args:
+            user_id: The unknown user id.
+            item_ids: The supplied item ids, none of them in ``item_mapping``.
+        """
+        self.user_id = user_id
+        self.item_ids = list(item_ids)
+        shown = ", ".join(repr(i) for i in self.item_ids[:10])
+        more = f" and {len(self.item_ids) - 10} more" if len(self.item_ids) > 10 else ""
+        super().__init__(
+            f"user_id {user_id!r} is unknown and its history holds no known item: "
+            f"unknown item_id {shown}{more}"
+        )
+
 
 # --------------------------------------------------------------------------- settings
 
@@ -127,11 +174,13 @@ class RecommendationSettings(_Strict):
     """The ``recommendation`` parameter group (``parameters_recommendation.yml``).
 
     Attributes:
-        model: Model type to serve, or ``auto`` for the best one in the latest
-            ``ranking_metrics`` (see :func:`select_best_model`).
+        model: Model type to serve (``gmf``, ``mlp``, ``neumf``, ``sasrec``,
+            ``gru``), or ``auto`` for the best one with a saved model in the
+            latest ``ranking_metrics`` (see :func:`select_best_model`).
         selection_metric: Metric that ``auto`` maximises.
         cold_start: ``popular`` (most popular items for unknown users) or
-            ``raise`` (:class:`UnknownUserError`; HTTP 404).
+            ``raise`` (:class:`UnknownUserError`; HTTP 404). An unknown user
+            with a usable history is answered by a sequence model either way.
         top_n: List length of the batch pipeline.
         batch_users: Users per batch in the batch pipeline.
         scoring_batch_size: (user, item) pairs a scorer evaluates at once.
@@ -174,6 +223,18 @@ class ServingData:
     def n_users(self) -> int:
         """Number of users the model knows."""
         return int(self.user_ids.size)
+
+    @functools.cached_property
+    def histories(self) -> UserHistories:
+        """Every user's items of ``interactions`` in the split's order (built once).
+
+        Ordered by timestamp, ties in row order, as ``split_leave_last_two``
+        orders them: train, then the validation item, then the test item.
+
+        Raises:
+            KeyError: If ``interactions`` has no ``timestamp`` column.
+        """
+        return build_histories(self.interactions, self.n_users)
 
     @property
     def n_items(self) -> int:
@@ -260,6 +321,12 @@ class ModelType:
         ranking_factory: Optional cheaper scorer with the same per-user
             ranking (e.g. logits without the sigmoid), used when this model
             retrieves candidates.
+        exact_always: Rank every item exactly whatever the retrieval
+            thresholds: the model computes all items' scores in one pass (a
+            next-item head), so re-ranking retrieved candidates would cost as
+            much as exact ranking.
+        loader_modules: Modules imported before the model loads; they register
+            custom Keras layers, so the ``.keras`` file reloads in safe mode.
     """
 
     name: str
@@ -267,6 +334,13 @@ class ModelType:
     scorer_factory: ScorerFactory
     uses_history: bool = False
     ranking_factory: ScorerFactory | None = None
+    exact_always: bool = False
+    loader_modules: tuple[str, ...] = ()
+
+    def import_loader_modules(self) -> None:
+        """Import :attr:`loader_modules` (before the catalog loads the model)."""
+        for module in self.loader_modules:
+            importlib.import_module(module)
 
     def ranking_scorer(self, model: Any, data: ServingData) -> Scorer:
         """The scorer used for retrieval (``ranking_factory`` if set).
@@ -380,6 +454,39 @@ for _name in ("mlp", "neumf"):
     register_model_type(ModelType(_name, f"{_name}_model", _keras_ncf_scorer))
 
 
+class HistoryScorer(Scorer, Protocol):
+    """A scorer that also scores supplied item histories (sequence models)."""
+
+    def score_history(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
+        """``(len(histories), n_items)`` scores after each history (oldest first)."""
+        ...
+
+
+def _sequence_scorer(model: Any, data: ServingData) -> Scorer:
+    """Scorer of a next-item model over every user's catalogued history."""
+    from ncf_recommender.models.sequences import SequenceScorer  # noqa: PLC0415
+
+    return SequenceScorer(model, data.histories)
+
+
+#: Modules registering the sequence models' custom layers (safe-mode loading).
+SEQUENCE_LAYER_MODULES = (
+    "ncf_recommender.models.sasrec",
+    "ncf_recommender.models.gru4rec",
+)
+for _name in ("sasrec", "gru"):
+    register_model_type(
+        ModelType(
+            _name,
+            f"{_name}_model",
+            _sequence_scorer,
+            uses_history=True,
+            exact_always=True,
+            loader_modules=SEQUENCE_LAYER_MODULES,
+        )
+    )
+
+
 # --------------------------------------------------------------------------- results
 
 
@@ -404,11 +511,16 @@ class Recommendation:
 
     Attributes:
         user_id: The original user id asked for.
-        cold_start: Whether the user was unknown and got the popularity fallback.
+        cold_start: Whether the user is unknown to the model: the popularity
+            fallback, or (``history_used > 0``) a sequence model's answer after
+            the supplied history alone.
         model: Model type that served the request.
         model_version: Kedro version timestamp of the model (``None`` when the
             dataset is not versioned).
         recommendations: Items, best first.
+        ignored_items: Supplied history item ids not in ``item_mapping``
+            (dropped), in request order.
+        history_used: Supplied history items the model read (0: none given).
     """
 
     user_id: str
@@ -416,13 +528,15 @@ class Recommendation:
     model: str
     model_version: str | None
     recommendations: tuple[RecommendedItem, ...]
+    ignored_items: tuple[str, ...] = ()
+    history_used: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the HTTP answer's shape).
 
         Returns:
             ``{"user_id", "cold_start", "model", "model_version", "recommendations":
-            [{"rank", "item_id", "score"}, ...]}``.
+            [{"rank", "item_id", "score"}, ...], "ignored_items", "history_used"}``.
         """
         return {
             "user_id": self.user_id,
@@ -430,6 +544,8 @@ class Recommendation:
             "model": self.model,
             "model_version": self.model_version,
             "recommendations": [item._asdict() for item in self.recommendations],
+            "ignored_items": list(self.ignored_items),
+            "history_used": self.history_used,
         }
 
 
@@ -621,6 +737,11 @@ class Recommender:
     @property
     def ranking_method(self) -> str:
         """How lists are ranked: exactly, or by retrieval and re-ranking."""
+        if self.retrieval is None and self.model_type.uses_history:
+            return (
+                f"exact: {self.model_name} scores all {self.data.n_items} items after "
+                "each user's history in interactions (train, validation, test)"
+            )
         if self.retrieval is None:
             return f"exact: {self.model_name} scores all {self.data.n_items} items"
         if self.retrieval.exact:
@@ -681,59 +802,182 @@ class Recommender:
             user_id: Original user id.
             top_n: Number of items; more than remain gives all remaining items.
             history: Original item ids, oldest first, for models that read a
-                history (sequence models); ``None`` otherwise.
+                history (sequence models): appended after a known user's
+                catalogued history; an unknown user's only history. ``None``
+                for none.
 
         Returns:
-            The recommendation.
+            The recommendation (unknown history ids in ``ignored_items``).
 
         Raises:
-            ValueError: On a bad ``top_n``/``user_id``, or a history with unknown
-                item ids.
+            ValueError: On a bad ``top_n``/``user_id``.
             HistoryNotSupportedError: If a history is given to a model type that
                 does not read one.
-            UnknownUserError: If the user is unknown and cold start is disabled.
+            UnusableHistoryError: If the user is unknown and no supplied item
+                is known.
+            UnknownUserError: If the user is unknown, has no usable history and
+                cold start is disabled.
         """
-        if history is not None:
-            return self._recommend_from_history(user_id, check_top_n(top_n), history)
-        return self.recommend_many([user_id], top_n)[0]
+        histories = None if history is None else [history]
+        return self.recommend_many([user_id], top_n, histories)[0]
 
     def recommend_many(
-        self, user_ids: Sequence[Any], top_n: int = 10
+        self,
+        user_ids: Sequence[Any],
+        top_n: int = 10,
+        histories: Sequence[Sequence[Any] | None] | None = None,
     ) -> list[Recommendation]:
         """Top-N unseen items for several original user ids (scored together).
 
         Args:
             user_ids: Original user ids.
             top_n: Number of items per user.
+            histories: ``None``, or one entry per user id: ``None`` (no
+                history) or original item ids, oldest first (see
+                :meth:`recommend`).
 
         Returns:
             One recommendation per id, in order.
 
         Raises:
-            ValueError: On a bad ``top_n`` or user id.
-            UnknownUserError: If any user is unknown and cold start is disabled.
+            ValueError: On a bad ``top_n``, user id or ``histories`` length.
+            HistoryNotSupportedError: If a history is given to a model type that
+                does not read one.
+            UnusableHistoryError: If an unknown user's history has no known item.
+            UnknownUserError: If any user is unknown, has no usable history and
+                cold start is disabled.
         """
         top_n = check_top_n(top_n)
         ids = [_check_user_id(u) for u in user_ids]
         users = _lookup(self._user_lookup, ids)
+        supplied = self._supplied_histories(ids, users, histories)
         known = users >= 0
-        if self.cold_start == "raise" and not known.all():
+        with_history = np.zeros(len(ids), dtype=bool)
+        with_history[list(supplied)] = True
+        answered = known | with_history
+        if self.cold_start == "raise" and not answered.all():
             raise UnknownUserError(
-                [u for u, k in zip(ids, known, strict=True) if not k]
+                [u for u, a in zip(ids, answered, strict=True) if not a]
             )
-        lists: list[tuple[np.ndarray, np.ndarray]] = []
-        if known.any():
-            items, scores = self.top_n_indices(users[known], top_n)
-            lists = list(zip(items, scores, strict=True))
+        ranked: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        by_user = np.flatnonzero(known & ~with_history)
+        if by_user.size:
+            items, scores = self.top_n_indices(users[by_user], top_n)
+            ranked.update(zip(by_user.tolist(), zip(items, scores, strict=True)))
+        by_history = np.flatnonzero(with_history)
+        if by_history.size:
+            items, scores = self._top_n_after_histories(
+                users[by_history], [supplied[i][0] for i in by_history], top_n
+            )
+            ranked.update(zip(by_history.tolist(), zip(items, scores, strict=True)))
         popular = self._popular[:top_n], self._popular_scores[:top_n]
-        known_lists = iter(lists)
-        return [
-            self._result(uid, next(known_lists) if is_known else popular, not is_known)
-            for uid, is_known in zip(ids, known, strict=True)
+        no_history: tuple[np.ndarray, list[str]] = (np.zeros(0, np.int64), [])
+        results = []
+        for position, uid in enumerate(ids):
+            used, ignored = supplied.get(position, no_history)
+            results.append(
+                self._result(
+                    uid,
+                    ranked.get(position, popular),
+                    not known[position],
+                    ignored_items=tuple(ignored),
+                    history_used=int(used.size),
+                )
+            )
+        return results
+
+    def _supplied_histories(
+        self,
+        ids: Sequence[str],
+        users: np.ndarray,
+        histories: Sequence[Sequence[Any] | None] | None,
+    ) -> dict[int, tuple[np.ndarray, list[str]]]:
+        """``{position: (known item indices, ignored ids)}`` of the histories to read.
+
+        A history is read for a known user whenever one is given, and for an
+        unknown user when it holds at least one known item.
+        """
+        if histories is None:
+            return {}
+        if len(histories) != len(ids):
+            raise ValueError(
+                f"histories has {len(histories)} entries for {len(ids)} user ids"
+            )
+        if not self.model_type.uses_history and any(h is not None for h in histories):
+            raise HistoryNotSupportedError(self.model_name)
+        supplied: dict[int, tuple[np.ndarray, list[str]]] = {}
+        for position, history in enumerate(histories):
+            if history is None:
+                continue
+            items, ignored = self._history_indices(history)
+            if users[position] < 0 and items.size == 0:
+                if ignored:
+                    raise UnusableHistoryError(ids[position], ignored)
+                continue  # an empty history: the usual cold-start answer
+            supplied[position] = items, ignored
+        return supplied
+
+    def _history_indices(self, history: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
+        """Known items of a supplied history as indices, and the unknown ids."""
+        if isinstance(history, str | bytes):
+            raise ValueError(
+                f"history must be a list of item ids, got the string {history!r}"
+            )
+        ids = [str(i) for i in history]
+        index = _lookup(self._item_lookup, ids)
+        ignored = [i for i, j in zip(ids, index, strict=True) if j < 0]
+        return index[index >= 0], ignored
+
+    def _top_n_after_histories(
+        self, users: np.ndarray, supplied: Sequence[np.ndarray], top_n: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Best items after each user's catalogued history plus the supplied items.
+
+        Args:
+            users: ``user_idx`` per row (``-1``: unknown, supplied history only).
+            supplied: Known supplied item indices per row, oldest first.
+            top_n: List length.
+
+        Returns:
+            ``(items, scores)`` as :meth:`top_n_indices` returns them; the
+            catalogued and the supplied items are excluded.
+        """
+        histories = self.data.histories
+        empty = np.zeros(0, dtype=np.int64)
+        sequences = [
+            np.concatenate(
+                (histories.user_items(u) if u >= 0 else empty, extra)
+            ).astype(np.int64)
+            for u, extra in zip(users.tolist(), supplied, strict=True)
         ]
+        scorer: HistoryScorer = self.scorer  # type: ignore[assignment]
+        scores = np.asarray(scorer.score_history(sequences), dtype=np.float64)
+        seen = self.data.seen[np.maximum(users, 0)]
+        seen_rows = np.repeat(np.arange(users.size), np.diff(seen.indptr))
+        keep = users[seen_rows] >= 0
+        rows = np.concatenate(
+            (
+                seen_rows[keep],
+                np.repeat(np.arange(users.size), [s.size for s in supplied]),
+            )
+        )
+        cols = np.concatenate((seen.indices[keep], *supplied)).astype(np.int64)
+        exclude = sp.csr_matrix(
+            (np.ones(rows.size), (rows, cols)), shape=(users.size, self.data.n_items)
+        )
+        width = min(top_n, self.data.n_items)
+        return top_k(
+            _FixedScores(scores), np.arange(users.size, dtype=np.int64), exclude, width
+        )
 
     def _result(
-        self, user_id: str, ranked: tuple[np.ndarray, np.ndarray], cold_start: bool
+        self,
+        user_id: str,
+        ranked: tuple[np.ndarray, np.ndarray],
+        cold_start: bool,
+        *,
+        ignored_items: tuple[str, ...] = (),
+        history_used: int = 0,
     ) -> Recommendation:
         """Turn one row of item indices and scores into a :class:`Recommendation`."""
         items, scores = ranked
@@ -746,42 +990,14 @@ class Recommender:
             )
         )
         return Recommendation(
-            user_id, cold_start, self.model_name, self.model_version, entries
+            user_id,
+            cold_start,
+            self.model_name,
+            self.model_version,
+            entries,
+            ignored_items,
+            history_used,
         )
-
-    def _item_indices(self, item_ids: Sequence[Any]) -> np.ndarray:
-        """``item_idx`` of original item ids; unknown ids are an error."""
-        ids = [str(i) for i in item_ids]
-        index = _lookup(self._item_lookup, ids)
-        if (index < 0).any():
-            unknown = [i for i, j in zip(ids, index, strict=True) if j < 0][:5]
-            raise ValueError(f"history holds unknown item_id(s) {unknown}")
-        return index.astype(np.int64)
-
-    def _recommend_from_history(
-        self, user_id: Any, top_n: int, history: Sequence[Any]
-    ) -> Recommendation:
-        """Recommend after a supplied history (sequence models only)."""
-        if not self.model_type.uses_history:
-            raise HistoryNotSupportedError(
-                f"model {self.model_name!r} does not take a history (only sequence "
-                "models do); leave history out"
-            )
-        uid = _check_user_id(user_id)
-        items = self._item_indices(history)
-        scores = np.asarray(self.scorer.score_history([items]), dtype=np.float64)
-        user = int(_lookup(self._user_lookup, [uid])[0])
-        seen = self.data.seen[user].indices if user >= 0 else np.zeros(0, np.int64)
-        excluded = np.union1d(seen, items)
-        exclude = sp.csr_matrix(
-            (np.ones(excluded.size), excluded, [0, excluded.size]),
-            shape=(1, self.data.n_items),
-        )
-        width = min(top_n, self.data.n_items)
-        best, best_scores = top_k(
-            _FixedScores(scores), np.zeros(1, np.int64), exclude, width
-        )
-        return self._result(uid, (best[0], best_scores[0]), cold_start=False)
 
 
 # --------------------------------------------------------------------------- batch
@@ -928,10 +1144,12 @@ def batch_recommendations(
     ``models`` in ``ranking_metrics``. Seen items (all of ``interactions``) are
     excluded. When ``n_users * n_items`` exceeds
     ``settings.retrieval.exact_max_pairs``, the retrieval model (GMF) picks
-    ``candidates`` items per user and the served model re-ranks them.
+    ``candidates`` items per user and the served model re-ranks them, except
+    for sequence models: they score every item in one pass after each user's
+    full history in ``interactions``, so they always rank exactly.
 
     Args:
-        models: Loaded models by model type name (e.g. ``{"gmf": ..., "neumf": ...}``).
+        models: Loaded models by model type name (e.g. ``{"gmf": ..., "sasrec": ...}``).
         ranking_metrics: The ``ranking_metrics`` mapping (needed for ``auto``).
         interactions: All interactions (user_idx, item_idx).
         user_mapping: ``user_id`` / ``user_idx``.
@@ -966,13 +1184,16 @@ def batch_recommendations(
     retrieval_scorer = None
     candidates = retrieval.candidates
     method = f"exact: {name} scores all {data.n_items} items"
+    if model_type.uses_history:
+        method += " after each user's history in interactions (train, validation, test)"
     if model_type.ranking_factory is not None:
         # Rank every item by the cheaper, equivalent scorer; score the top-N.
         retrieval_scorer = model_type.ranking_scorer(_model(models, name), data)
         candidates = 1
         method = f"exact: {name} ranks all {data.n_items} items by its ranking scorer"
     if (
-        name != retrieval.model
+        not model_type.exact_always
+        and name != retrieval.model
         and data.n_users * data.n_items > retrieval.exact_max_pairs
     ):
         retrieval_model = _model(models, retrieval.model)
@@ -1300,6 +1521,7 @@ def build_recommender(
             "(kedro run) or choose another model"
         )
     model_version = store.resolve_version(model_type.dataset, version)
+    model_type.import_loader_modules()
     try:
         loaded = store.load(model_type.dataset, model_version)
     except Exception as error:
@@ -1318,7 +1540,8 @@ def build_recommender(
     _probe_fit(scorer, data, model_type.name)
     retrieval = None
     if (
-        name != settings.retrieval.model
+        not model_type.exact_always
+        and name != settings.retrieval.model
         and data.n_items > settings.retrieval.exact_max_items
     ):
         retrieval = load_retrieval(store, settings.retrieval, data, model_version)
@@ -1366,6 +1589,7 @@ def load_retrieval(
             f"retrieval needs a saved {model_type.dataset!r} (recommendation.retrieval"
             ".model); train it or raise recommendation.retrieval.exact_max_items"
         )
+    model_type.import_loader_modules()
     loaded = None
     if version is not None:
         try:
@@ -1465,23 +1689,31 @@ def recommend_items(
     Args:
         user_id: Original user id (e.g. a reviewer id).
         top_n: Number of items; more than the user's unseen items gives them all.
-        model: ``gmf``, ``mlp``, ``neumf`` (or another registered type), or
-            ``None`` for the ``recommendation.model`` parameter (``auto``: the
-            best on validation in the latest ``ranking_metrics``).
+        model: ``gmf``, ``mlp``, ``neumf``, ``sasrec``, ``gru`` (or another
+            registered type), or ``None`` for the ``recommendation.model``
+            parameter (``auto``: the best on validation in the latest
+            ``ranking_metrics``).
         version: Model version timestamp to pin (default: the latest).
-        history: Original item ids for sequence models; the NCF family raises
+        history: Original item ids, oldest first, for sequence models: the
+            newest events after a known user's catalogued history, or an
+            unknown user's whole history; unknown ids are dropped and listed in
+            ``ignored_items``. The NCF family raises
             :class:`HistoryNotSupportedError`.
         project_path: Project root (default: ``$NCF_PROJECT_PATH`` or the cwd).
         env: Kedro environment (default: ``$NCF_KEDRO_ENV`` or the project's).
 
     Returns:
         A :class:`Recommendation` (``user_id``, ``cold_start``, ``model``,
-        ``model_version``, ``recommendations`` of ``(rank, item_id, score)``).
+        ``model_version``, ``recommendations`` of ``(rank, item_id, score)``,
+        ``ignored_items``, ``history_used``).
 
     Raises:
         ValueError: If ``top_n`` is not a positive integer, or on a bad model or
             version.
-        UnknownUserError: If the user is unknown and cold start is disabled.
+        HistoryNotSupportedError: If a history is given to a non-sequence model.
+        UnusableHistoryError: If an unknown user's history has no known item.
+        UnknownUserError: If the user is unknown, has no usable history and
+            cold start is disabled.
     """
     top_n = check_top_n(top_n)
     recommender = get_recommender(model, version, project_path=project_path, env=env)
