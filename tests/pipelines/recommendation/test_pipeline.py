@@ -11,9 +11,10 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from ncf_recommender.evaluation import top_k
+from ncf_recommender.models.sequences import SequenceScorer, build_histories
 from ncf_recommender.pipelines.recommendation import create_pipeline
 from ncf_recommender.serving.recommender import ServingData, get_model_type
-from tests.serving import tiny_frames
+from tests.serving import build_sequence_model, tiny_frames
 
 pytestmark = pytest.mark.slow
 
@@ -22,6 +23,8 @@ METRICS = {
     "gmf": {"full": {"ndcg@10": 0.9}, "validation": {"ndcg@10": 0.1}},
     "mlp": {"full": {"ndcg@10": 0.1}, "validation": {"ndcg@10": 0.2}},
     "neumf": {"full": {"ndcg@10": 0.2}, "validation": {"ndcg@10": 0.3}},
+    "sasrec": {"full": {"ndcg@10": 0.95}, "validation": {"ndcg@10": 0.25}},
+    "gru": {"full": {"ndcg@10": 0.95}, "validation": {"ndcg@10": 0.15}},
     "most_popular": {"full": {"ndcg@10": 0.99}, "validation": {"ndcg@10": 0.99}},
 }
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
@@ -45,16 +48,19 @@ def models():
         "gmf": build_gmf(N_USERS, N_ITEMS, embedding_dim=4),
         "mlp": build_mlp(N_USERS, N_ITEMS, embedding_dim=4, layers=(8, 4)),
         "neumf": build_neumf(N_USERS, N_ITEMS, gmf_dim=4, mlp_dim=4, layers=(8, 4)),
+        # Untrained: these tests check coverage and ranking, not quality.
+        "sasrec": build_sequence_model("sasrec", N_ITEMS, max_len=6),
+        "gru": build_sequence_model("gru", N_ITEMS, max_len=6),
     }
 
 
-def run_pipeline(frames, models, **params):
+def run_pipeline(frames, models, metrics=METRICS, **params):
     interactions, user_mapping, item_mapping = frames
     datasets = {
         "interactions": MemoryDataset(interactions),
         "user_mapping": MemoryDataset(user_mapping),
         "item_mapping": MemoryDataset(item_mapping),
-        "ranking_metrics": MemoryDataset(METRICS),
+        "ranking_metrics": MemoryDataset(metrics),
         "params:recommendation": MemoryDataset({"top_n": TOP_N, **params}),
         "recommendations": MemoryDataset(),
         "recommendation_summary": MemoryDataset(),
@@ -136,9 +142,14 @@ def test_catalog_declares_the_contract_dataset():
     assert entry["type"] == "pandas.ParquetDataset" and entry["versioned"] is True
     assert entry["metadata"]["kedro-viz"]["layer"] == "model_output"
     pipeline = create_pipeline()
-    assert {"interactions", "gmf_model", "neumf_model", "params:recommendation"} <= (
-        pipeline.inputs()
-    )
+    assert {
+        "interactions",
+        "gmf_model",
+        "neumf_model",
+        "sasrec_model",
+        "gru_model",
+        "params:recommendation",
+    } <= pipeline.inputs()
     assert pipeline.outputs() == {"recommendations", "recommendation_summary"}
 
 
@@ -156,3 +167,31 @@ def test_gmf_retrieval_logits_rank_like_the_model(frames, models):
         np.take_along_axis(model.score(users), by_logits, axis=1), model_scores
     )
     assert (by_logits == by_model).mean() > 0.9
+
+
+@pytest.mark.parametrize("name", ["sasrec", "gru"])
+def test_sequence_model_lists_cover_every_user_exactly(frames, models, name):
+    # Above the retrieval threshold too: a sequence model scores every item anyway.
+    params = {"model": name, "retrieval": {"exact_max_pairs": 0}}
+    recommendations, summary = run_pipeline(frames, models, **params)
+    assert summary["model"] == name
+    assert summary["ranking"].startswith(f"exact: {name} scores all {N_ITEMS} items")
+    assert "history" in summary["ranking"]
+    assert len(recommendations) == N_USERS * TOP_N == summary["rows"]
+    assert set(recommendations["user_id"]) == set(frames[1]["user_id"])
+    assert recommendations.merge(frames[0][["user_id", "item_id"]]).empty
+    data = ServingData.from_frames(*frames)
+    scorer = SequenceScorer(models[name], build_histories(frames[0], N_USERS))
+    items, scores = top_k(scorer, np.arange(N_USERS), data.seen, TOP_N)
+    np.testing.assert_array_equal(
+        recommendations["item_id"].to_numpy(dtype=str), data.item_ids[items].ravel()
+    )
+    np.testing.assert_allclose(recommendations["score"], scores.ravel(), rtol=1e-5)
+
+
+def test_auto_includes_the_sequence_models(frames, models):
+    metrics = {**METRICS, "gru": {"validation": {"ndcg@10": 0.5}}}
+    recommendations, summary = run_pipeline(frames, models, metrics=metrics)
+    assert summary["model"] == "gru"
+    assert "'gru'" in summary["selected_by"] and "'sasrec'" in summary["selected_by"]
+    assert recommendations["user_id"].nunique() == N_USERS

@@ -6,6 +6,9 @@ from typing import Any
 
 import pandas as pd
 
+# Registers the sequence models' custom layers, so the catalog can load
+# ``sasrec_model`` and ``gru_model`` (``.keras``, safe mode) before the node runs.
+from ncf_recommender.models import gru4rec, sasrec  # noqa: F401
 from ncf_recommender.serving.recommender import (
     RecommendationSettings,
     batch_recommendations,
@@ -29,7 +32,9 @@ def generate_recommendations(
         user_mapping: ``user_id`` / ``user_idx``.
         item_mapping: ``item_id`` / ``item_idx``.
         params: The ``recommendation`` parameters.
-        **models: Trained models by model type (``gmf``, ``mlp``, ``neumf``).
+        **models: Trained models by model type (``gmf``, ``mlp``, ``neumf``,
+            ``sasrec``, ``gru``). Sequence models read each user's full history
+            in ``interactions`` (train, validation, test) in split order.
 
     Returns:
         ``recommendations`` (user_id, rank, item_id, score) and

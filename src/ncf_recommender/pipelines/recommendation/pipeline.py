@@ -7,7 +7,7 @@ from kedro.pipeline import Node, Pipeline
 from ncf_recommender.pipelines.recommendation.nodes import generate_recommendations
 
 #: Model types whose trained models the pipeline reads (``<name>_model``).
-MODEL_TYPES = ("gmf", "mlp", "neumf")
+MODEL_TYPES = ("gmf", "mlp", "neumf", "sasrec", "gru")
 
 
 def create_pipeline(**kwargs) -> Pipeline:
