@@ -46,6 +46,7 @@ CATALOG: dict[str, Any] = {
         "type": "tensorflow.TensorFlowModelDataset",
         "filepath": "data/06_models/{name}_model.keras",
         "versioned": True,
+        "load_args": {"compile": False, "safe_mode": True},
     },
     "ranking_metrics": {
         "type": "json.JSONDataset",

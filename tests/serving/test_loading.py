@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 import time
 
 import numpy as np
 import pytest
 
 from ncf_recommender.evaluation import top_k
+from ncf_recommender.serving.cli import main as cli_main
 from ncf_recommender.serving.recommender import (
     UnknownUserError,
     clear_cache,
@@ -16,7 +20,16 @@ from ncf_recommender.serving.recommender import (
     load_recommender,
     recommend_items,
 )
-from tests.serving import save_artifacts, tiny_frames, tiny_gmf, write_project
+from tests.serving import (
+    PLANTED_ITEMS,
+    PLANTED_USERS,
+    planted_frames,
+    save_artifacts,
+    tiny_frames,
+    tiny_gmf,
+    trained_sequence_model,
+    write_project,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -185,3 +198,121 @@ def test_cold_start_disabled_by_parameter_raises_for_unknown_users(strict_projec
     with pytest.raises(UnknownUserError, match="unknown user_id 'nobody'"):
         recommender.recommend("nobody")
     assert recommender.recommend("U000", 2).cold_start is False
+
+
+# --- sequence models through the catalog --------------------------------------------
+
+SEQUENCE_METRICS = {
+    "gmf": {"validation": {"ndcg@10": 0.20}},
+    "sasrec": {"validation": {"ndcg@10": 0.60}},
+    "gru": {"validation": {"ndcg@10": 0.40}},
+    "most_popular": {"validation": {"ndcg@10": 0.99}},
+}
+
+
+@pytest.fixture(scope="module")
+def sequence_project(tmp_path_factory):
+    """One run with a GMF, a SASRec and a GRU4Rec on the planted walk data."""
+    root = write_project(tmp_path_factory.mktemp("sequences"))
+    interactions, user_mapping, item_mapping = planted_frames()
+    save_artifacts(
+        root,
+        {
+            "interactions": interactions,
+            "user_mapping": user_mapping,
+            "item_mapping": item_mapping,
+            "gmf_model": tiny_gmf(interactions, PLANTED_USERS, PLANTED_ITEMS),
+            "sasrec_model": trained_sequence_model("sasrec"),
+            "gru_model": trained_sequence_model("gru"),
+            "ranking_metrics": SEQUENCE_METRICS,
+        },
+    )
+    yield root
+    clear_cache()
+
+
+def test_auto_choice_includes_the_sequence_models(sequence_project):
+    recommender = load_recommender(project_path=sequence_project)
+    assert recommender.model_name == "sasrec"
+    assert "'gru'" in recommender.selected_by and "'gmf'" in recommender.selected_by
+    assert recommender.metrics == SEQUENCE_METRICS["sasrec"]
+    assert recommender.info()["uses_history"] is True
+
+
+def test_recommend_items_serves_a_sequence_model_by_name_with_a_history(
+    sequence_project,
+):
+    clear_cache()
+    plain = recommend_items("U003", 3, model="gru", project_path=sequence_project)
+    assert plain.model == "gru" and not plain.cold_start
+    new = recommend_items(
+        "newcomer",
+        3,
+        model="gru",
+        history=["I011", "I012", "nope"],
+        project_path=sequence_project,
+    )
+    assert new.cold_start and new.history_used == 2 and new.ignored_items == ("nope",)
+    assert "I013" in [r.item_id for r in new.recommendations]
+
+
+def _run_python(code: str) -> str:
+    """Run code in a fresh interpreter (nothing imported yet); its last stdout line."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_a_fresh_process_loads_saved_sequence_models_in_safe_mode(sequence_project):
+    # Nothing registers the custom layers beforehand: serving must do it itself.
+    served = json.loads(
+        _run_python(
+            "import json, sys\n"
+            "assert 'ncf_recommender.models.sasrec' not in sys.modules\n"
+            "from ncf_recommender.serving.recommender import load_recommender\n"
+            f"r = load_recommender('sasrec', project_path={str(sequence_project)!r})\n"
+            "print(json.dumps(r.recommend('U003', 5).to_dict()))"
+        )
+    )
+    expected = load_recommender("sasrec", project_path=sequence_project).recommend(
+        "U003", 5
+    )
+    assert [r["item_id"] for r in served["recommendations"]] == [
+        r.item_id for r in expected.recommendations
+    ]
+    np.testing.assert_allclose(
+        [r["score"] for r in served["recommendations"]],
+        [r.score for r in expected.recommendations],
+        rtol=1e-5,
+    )
+    # The batch pipeline's nodes module registers them for the Kedro runner.
+    name = _run_python(
+        "import ncf_recommender.pipelines.recommendation.nodes\n"
+        "from ncf_recommender.serving.recommender import open_project\n"
+        f"store, _ = open_project({str(sequence_project)!r})\n"
+        "print(store.load('gru_model').name)"
+    )
+    assert name == "gru4rec"
+
+
+def test_cli_takes_a_history_for_sequence_models_and_refuses_it_for_ncf(
+    sequence_project, capsys
+):
+    clear_cache()
+    args = ["newcomer", "--top-n", "3", "--project", str(sequence_project)]
+    status = cli_main([*args, "--model", "sasrec", "--history", "I004", "x", "--json"])
+    assert status == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["model"] == "sasrec" and answer["ignored_items"] == ["x"]
+    assert answer["cold_start"] is True and answer["history_used"] == 1
+    assert cli_main([*args, "--model", "sasrec", "--history", "I004"]) == 0
+    table = capsys.readouterr().out
+    assert "cold start: yes, from the supplied history" in table
+    assert cli_main([*args, "--model", "gmf", "--history", "I004"]) == 2
+    assert "'gmf' cannot use histories" in capsys.readouterr().err
