@@ -19,16 +19,27 @@ Artifacts, one of:
   popularity, 5+ draws per user), generated directly with numpy.
 
 Synthetic projects hold **randomly initialised** GMF and NeuMF models with the
-sizes of ``parameters_modelling.yml`` (GMF 64; NeuMF 64 + 64, MLP 128-64-32):
-serving latency depends on the sizes, not on the weights.
+sizes of ``parameters_modelling.yml`` (GMF 64; NeuMF 64 + 64, MLP 128-64-32),
+plus the sequence model named by ``--model sasrec|gru`` (sizes of its
+``<model>.model`` group, e.g. max_len 50, dim 64): serving latency depends on
+the sizes, not on the weights. ``--scale 0.05`` shrinks the 5-core preset (users,
+items and interactions alike) for a quick check.
 
 ``--batch`` also times the batch pipeline's work on a sample of users: exact
 NeuMF scoring of all items versus GMF retrieval + NeuMF re-ranking, extrapolated
-to every user (``--batch-full`` runs the chosen method over every user).
+to every user (``--batch-full`` runs the chosen method over every user). For a
+sequence model it times the exact Top-N after each user's history on the sample
+and, with ``--batch-full``, the pipeline's ``batch_recommendations`` for every
+user.
 
-Example::
+``--history-len K`` (sequence models) adds a phase of cold-start requests: unknown
+user ids, each with a history of K random item ids (``GET ...?history=``).
+
+Examples::
 
     python benchmarks/bench_serving.py --synthetic 5core --model neumf --batch
+    python benchmarks/bench_serving.py --synthetic 5core --model sasrec \\
+        --history-len 20 --batch --batch-full
 """
 
 from __future__ import annotations
@@ -52,6 +63,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 FIVE_CORE = {"n_users": 192_403, "n_items": 63_001, "n_interactions": 1_689_188}
 CATALOG_FILES = ("catalog.yml", "catalog_modelling.yml", "catalog_recommendation.yml")
+#: Sequence model types (their ``<name>.model`` parameter group sizes the model).
+SEQUENCE_MODELS = ("sasrec", "gru")
 
 
 # ----------------------------------------------------------------------------- client
@@ -110,6 +123,19 @@ def _run_phase(base: str, paths: list[str], concurrency: int) -> dict[str, Any]:
     }
 
 
+def _history_paths(
+    items: list[str], count: int, length: int, top_n: int, seed: int
+) -> list[str]:
+    """``count`` cold-start requests: new user ids with ``length`` random items each."""
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(items), size=(count, length))
+    return [
+        f"/recommendations/new-{n}?top_n={top_n}&"
+        + "&".join(f"history={items[i]}" for i in row)
+        for n, row in enumerate(picks)
+    ]
+
+
 def client_main(args: argparse.Namespace) -> None:
     """The load generator (a separate process): prints one JSON line."""
     users = Path(args.users_file).read_text().split()
@@ -123,6 +149,13 @@ def client_main(args: argparse.Namespace) -> None:
         "sequential": _run_phase(args.base, paths, 1),
         "concurrent": _run_phase(args.base, paths[::-1], args.concurrency),
     }
+    if args.history_len:
+        items = Path(args.items_file).read_text().split()
+        history_paths = _history_paths(
+            items, args.requests, args.history_len, args.top_n, args.seed + 1
+        )
+        _run_phase(args.base, history_paths[:50], 1)
+        result["history_sequential"] = _run_phase(args.base, history_paths, 1)
     sys.stdout.write(json.dumps(result) + "\n")
 
 
@@ -181,12 +214,52 @@ def _mappings(interactions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frames[0], frames[1]
 
 
-def build_synthetic_project(kind: str, root: Path, seed: int) -> dict[str, Any]:
-    """Interactions (real default pipeline or 5-core-scale) + random GMF and NeuMF."""
+def _declare_sequence_models(root: Path) -> None:
+    """Declare ``<model>_model`` in ``conf/local`` where ``conf/base`` does not."""
+    import yaml  # noqa: PLC0415
+
+    declared = set()
+    for path in (root / "conf" / "base").glob("catalog*.yml"):
+        declared |= set(yaml.safe_load(path.read_text()) or {})
+    missing = {
+        f"{name}_model": {
+            "type": "tensorflow.TensorFlowModelDataset",
+            "filepath": f"data/06_models/{name}_model.keras",
+            "versioned": True,
+            "load_args": {"compile": False, "safe_mode": True},
+            "save_args": {"include_optimizer": False},
+        }
+        for name in SEQUENCE_MODELS
+        if f"{name}_model" not in declared
+    }
+    if missing:
+        (root / "conf" / "local" / "catalog.yml").write_text(yaml.safe_dump(missing))
+
+
+def build_synthetic_project(
+    kind: str,
+    root: Path,
+    seed: int,
+    sequence_model: str | None = None,
+    scale: float = 1.0,
+) -> dict[str, Any]:
+    """Interactions (real default pipeline or 5-core-scale) + random models.
+
+    Args:
+        kind: ``default`` or ``5core``.
+        root: Project folder to create.
+        seed: Seed of the data and the weights.
+        sequence_model: ``sasrec`` or ``gru`` to build as well (or ``None``).
+        scale: Factor on the 5-core sizes.
+
+    Returns:
+        The sizes.
+    """
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
     _write_project(root)
+    _declare_sequence_models(root)
     bootstrap_project(root)
     if kind == "default":
         with KedroSession.create(project_path=root) as session:
@@ -196,7 +269,8 @@ def build_synthetic_project(kind: str, root: Path, seed: int) -> dict[str, Any]:
         catalog = context.catalog
         params = context.params
         if kind == "5core":
-            interactions = _zipf_interactions(**FIVE_CORE, seed=seed)
+            sizes = {key: max(10, round(v * scale)) for key, v in FIVE_CORE.items()}
+            interactions = _zipf_interactions(**sizes, seed=seed)
             user_mapping, item_mapping = _mappings(interactions)
             catalog.save("interactions", interactions)
             catalog.save("user_mapping", user_mapping)
@@ -205,6 +279,10 @@ def build_synthetic_project(kind: str, root: Path, seed: int) -> dict[str, Any]:
         n_items = len(catalog.load("item_mapping"))
         n_interactions = len(catalog.load("interactions"))
         models = _random_models(params, n_users, n_items, seed)
+        if sequence_model is not None:
+            models[sequence_model] = _random_sequence_model(
+                params, sequence_model, n_items, seed
+            )
         for name, model in models.items():
             catalog.save(f"{name}_model", model)
         catalog.save(
@@ -212,6 +290,20 @@ def build_synthetic_project(kind: str, root: Path, seed: int) -> dict[str, Any]:
             {name: {"note": "random weights (benchmark)"} for name in models},
         )
     return {"users": n_users, "items": n_items, "interactions": n_interactions}
+
+
+def _random_sequence_model(params: Any, name: str, n_items: int, seed: int) -> Any:
+    """A randomly initialised SASRec or GRU4Rec with the ``<name>.model`` sizes."""
+    from ncf_recommender.models.gru4rec import build_gru4rec  # noqa: PLC0415
+    from ncf_recommender.models.sasrec import build_sasrec  # noqa: PLC0415
+
+    def plain(value: Any) -> dict[str, Any]:
+        return value.model_dump() if hasattr(value, "model_dump") else dict(value)
+
+    sizes = plain(plain(params.get(name) or {}).get("model") or {})
+    sizes.pop("architecture", None)
+    builder = build_sasrec if name == "sasrec" else build_gru4rec
+    return builder(n_items, **sizes, seed=seed)
 
 
 def _random_models(
@@ -305,8 +397,13 @@ def serve_and_measure(project: Path, args: argparse.Namespace) -> dict[str, Any]
         users = pd.read_parquet(
             project / "data" / "03_primary" / "user_mapping.parquet"
         )
+        items = pd.read_parquet(
+            project / "data" / "03_primary" / "item_mapping.parquet"
+        )
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
             handle.write("\n".join(users["user_id"].astype(str)))
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as ihandle:
+            ihandle.write("\n".join(items["item_id"].astype(str)))
         client = subprocess.run(
             [
                 sys.executable,
@@ -326,12 +423,17 @@ def serve_and_measure(project: Path, args: argparse.Namespace) -> dict[str, Any]
                 str(args.reference),
                 "--seed",
                 str(args.seed),
+                "--items-file",
+                ihandle.name,
+                "--history-len",
+                str(args.history_len),
             ],
             capture_output=True,
             text=True,
             check=True,
         )
         os.unlink(handle.name)
+        os.unlink(ihandle.name)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -360,7 +462,10 @@ def print_report(
         ("health_sequential", "GET /health (reference)"),
         ("sequential", f"top-{top_n}, sequential"),
         ("concurrent", f"top-{top_n}, {result['concurrent']['concurrency']} clients"),
+        ("history_sequential", f"top-{top_n}, new user+history"),
     ):
+        if key not in result:
+            continue
         row = result[key]
         print(
             f"{name:<28}{row['requests']:>6}{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}"
@@ -375,29 +480,122 @@ def print_report(
     )
 
 
-def measure_in_process(project: Path, args: argparse.Namespace) -> dict[str, float]:
-    """``Recommender.recommend`` timed without HTTP (same users, one BLAS thread)."""
+def measure_in_process(
+    project: Path, args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
+    """``Recommender.recommend`` timed without HTTP (same users, one BLAS thread).
+
+    Returns:
+        ``{"known": percentiles}``, plus ``"history"`` (new users with a
+        ``--history-len`` history) when asked for.
+    """
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
     from ncf_recommender.serving.recommender import load_recommender  # noqa: PLC0415
 
+    def timed(calls: list[Any]) -> dict[str, float]:
+        for call in calls[:50]:
+            call()
+        latencies = []
+        for call in calls:
+            start = time.perf_counter()
+            call()
+            latencies.append(time.perf_counter() - start)
+        return _percentiles(latencies)
+
     with threadpool_limits(1, user_api="blas"):
         recommender = load_recommender(args.model, project_path=project)
+        data = recommender.data
         rng = np.random.default_rng(args.seed)
-        users = recommender.data.user_ids[
-            rng.choice(recommender.data.n_users, size=args.requests)
-        ]
-        for user in users[:50]:
-            recommender.recommend(user, args.top_n)
-        latencies = []
-        for user in users:
-            start = time.perf_counter()
-            recommender.recommend(user, args.top_n)
-            latencies.append(time.perf_counter() - start)
-    return _percentiles(latencies)
+        users = data.user_ids[rng.choice(data.n_users, size=args.requests)]
+        top_n = args.top_n
+        result = {
+            "known": timed([lambda u=u: recommender.recommend(u, top_n) for u in users])
+        }
+        if args.history_len:
+            picks = rng.choice(data.n_items, size=(args.requests, args.history_len))
+            histories = [list(data.item_ids[row]) for row in picks]
+            result["history"] = timed(
+                [
+                    lambda n=n, h=h: recommender.recommend(f"new-{n}", top_n, h)
+                    for n, h in enumerate(histories)
+                ]
+            )
+    return result
 
 
 # ----------------------------------------------------------------------------- batch
+
+
+def measure_sequence_batch(
+    project: Path,
+    name: str,
+    *,
+    sample: int,
+    full: bool,
+    seed: int,
+    blas_threads: int | None,
+) -> None:
+    """Exact Top-N of a sequence model: a user sample, extrapolated; optionally all.
+
+    The sample times ``top_k`` of the served scorer (what the batch pipeline
+    runs); ``full`` runs ``batch_recommendations`` itself over every user,
+    including building the histories and the output table.
+    """
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+    from ncf_recommender.evaluation import top_k  # noqa: PLC0415
+    from ncf_recommender.serving.recommender import (  # noqa: PLC0415
+        RecommendationSettings,
+        ServingData,
+        batch_recommendations,
+        get_model_type,
+        open_project,
+    )
+
+    threadpool_limits(blas_threads, user_api="blas")
+    store, params = open_project(project)
+    settings = RecommendationSettings.model_validate(params.get("recommendation") or {})
+    frames = [store.load(n) for n in ("interactions", "user_mapping", "item_mapping")]
+    model_type = get_model_type(name)
+    model_type.import_loader_modules()
+    model = store.load(model_type.dataset)
+    data = ServingData.from_frames(*frames)
+    wall, cpu = time.perf_counter(), time.process_time()
+    scorer = model_type.scorer_factory(model, data)
+    setup = time.perf_counter() - wall, time.process_time() - cpu
+    rng = np.random.default_rng(seed)
+    users = np.sort(
+        rng.choice(data.n_users, size=min(sample, data.n_users), replace=False)
+    )
+    wall, cpu = time.perf_counter(), time.process_time()
+    top_k(scorer, users, data.seen, settings.top_n)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    scale = data.n_users / users.size / 60
+    print(
+        f"\n== batch Top-{settings.top_n} of {name}: {users.size} sampled users of "
+        f"{data.n_users}, {data.n_items} items, max_len {scorer.max_len}"
+    )
+    print(
+        f"histories + padding for every user: {setup[0]:.2f} s wall, {setup[1]:.2f} s CPU"
+    )
+    print(
+        f"{'exact ' + name:<36}{wall:8.2f} s wall {cpu:8.2f} s CPU on the sample -> "
+        f"every user: {wall * scale:7.1f} min wall, {cpu * scale:7.1f} min CPU"
+    )
+    if full:
+        wall, cpu = time.perf_counter(), time.process_time()
+        table, summary = batch_recommendations(
+            {name: model},
+            None,
+            *frames,
+            settings=settings.model_copy(update={"model": name}),
+        )
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(
+            f"every user, batch_recommendations: {wall:.1f} s wall ({wall / 60:.1f} "
+            f"min), {cpu:.1f} s CPU; {len(table)} rows; {summary['ranking']}"
+        )
 
 
 def measure_batch(
@@ -527,6 +725,15 @@ def main() -> None:
         "--keep", type=Path, help="build the synthetic project here and keep it"
     )
     parser.add_argument(
+        "--scale", type=float, default=1.0, help="factor on the 5core sizes"
+    )
+    parser.add_argument(
+        "--history-len",
+        type=int,
+        default=0,
+        help="sequence models: also time new users with this many history items",
+    )
+    parser.add_argument(
         "--no-in-process", action="store_true", help="skip the in-process timing"
     )
     parser.add_argument(
@@ -540,6 +747,7 @@ def main() -> None:
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--base", help=argparse.SUPPRESS)
     parser.add_argument("--users-file", help=argparse.SUPPRESS)
+    parser.add_argument("--items-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         client_main(args)
@@ -557,7 +765,10 @@ def main() -> None:
                 workdir = tempfile.mkdtemp(prefix="bench_serving_")
             project = (args.keep or Path(workdir) / "project").resolve()
             started = time.perf_counter()
-            sizes = build_synthetic_project(kind, project, args.seed)
+            sequence = args.model if args.model in SEQUENCE_MODELS else None
+            sizes = build_synthetic_project(
+                kind, project, args.seed, sequence, args.scale
+            )
             sizes["synthetic"] = kind
             print(
                 f"built {kind} artifacts in {time.perf_counter() - started:.0f} s: {sizes}"
@@ -566,13 +777,29 @@ def main() -> None:
         result = serve_and_measure(project, args)
         print_report(str(sizes.get("synthetic", project)), sizes, result, args.top_n)
         if not args.no_in_process:
-            row = measure_in_process(project, args)
-            print(
-                f"{'recommend() in-process':<28}{args.requests:>6}{row['p50_ms']:>9.2f}"
-                f"{row['p95_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['max_ms']:>9.2f}"
-                "   (model work alone, no HTTP, after the server stopped)"
+            rows = measure_in_process(project, args)
+            for key, name in (
+                ("known", "recommend() in-process"),
+                ("history", "  new user+history"),
+            ):
+                if key not in rows:
+                    continue
+                row = rows[key]
+                print(
+                    f"{name:<28}{args.requests:>6}{row['p50_ms']:>9.2f}"
+                    f"{row['p95_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['max_ms']:>9.2f}"
+                    "   (model work alone, no HTTP, after the server stopped)"
+                )
+        if args.batch and args.model in SEQUENCE_MODELS:
+            measure_sequence_batch(
+                project,
+                args.model,
+                sample=args.batch_sample,
+                full=args.batch_full,
+                seed=args.seed,
+                blas_threads=args.blas_threads,
             )
-        if args.batch:
+        elif args.batch:
             measure_batch(
                 project,
                 args.batch_sample,
