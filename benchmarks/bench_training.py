@@ -13,6 +13,11 @@ encoded, every rating a positive) and each model (GMF, MLP-NCF, NeuMF):
    :class:`~ncf_recommender.models.scorers.KerasScorer` (numpy fast path) on
    ``--eval-users`` users against every item. Reference: the scorer's generic
    path (batched ``model(...)`` calls on every user-item pair).
+3. Whole epochs (``--epochs``, default 4) through ``model.fit``, the way
+   :func:`~ncf_recommender.models.training.train_model` calls it, with tf.data
+   autotuning off (the project's setting) and on (TensorFlow's default). With
+   it on, ``fit`` waits at the end of an epoch for the autotuner's thread,
+   whose sleep doubles up to 5.12 s, so some epochs end on a 5.12 s boundary.
 
 Embedding tables grow with the data (users x dim), and Keras' Adam updates the
 whole table every step, so its examples/s falls with size; LazyAdam updates only
@@ -30,6 +35,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from ncf_recommender.data import generate_ratings
 from ncf_recommender.evaluation import full_ranking_metrics, interaction_matrix
@@ -82,6 +88,35 @@ def examples_per_second(
     return steps * config.batch_size / (time.perf_counter() - start)
 
 
+def epoch_seconds(
+    model: keras.Model,
+    sampler: NegativeSampler,
+    config: TrainingConfig,
+    epochs: int,
+    *,
+    autotune: bool,
+) -> list[float]:
+    """Wall seconds of each of ``epochs`` whole-epoch ``fit`` calls (after a warm-up)."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=keras.losses.BinaryCrossentropy(),
+        steps_per_execution=config.steps_per_execution,
+    )
+    options = tf.data.Options()
+    options.autotune.enabled = autotune
+    seconds = []
+    for epoch in range(epochs + 1):
+        dataset, _ = epoch_dataset(sampler, epoch + 1, config)
+        dataset = dataset.with_options(options)
+        if epoch == 0:
+            dataset = dataset.take(2 * config.steps_per_execution)
+        start = time.perf_counter()
+        model.fit(dataset, epochs=1, verbose=0, shuffle=False)
+        if epoch > 0:
+            seconds.append(time.perf_counter() - start)
+    return seconds
+
+
 def users_per_second(
     scorer: KerasScorer, users: np.ndarray, targets: np.ndarray, exclude: object
 ) -> float:
@@ -109,6 +144,9 @@ def main() -> None:
     parser.add_argument("--eval-users", type=int, default=1000)
     parser.add_argument("--reference-users", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--epochs", type=int, default=4, help="whole epochs per autotune setting"
+    )
     parser.add_argument(
         "--repeats",
         type=int,
@@ -183,6 +221,18 @@ def main() -> None:
                 f"(generic predict path: {generic_rate:>7,.0f}, ratio "
                 f"{eval_rate / generic_rate:5.1f})"
             )
+            if args.epochs > 0:
+                static = epoch_seconds(
+                    model, sampler, fast, args.epochs, autotune=False
+                )
+                tuned = epoch_seconds(model, sampler, fast, args.epochs, autotune=True)
+                print(
+                    f"         whole epochs ({len(users) * (1 + args.negatives):,} "
+                    f"examples): autotune off {np.mean(static):5.2f} s "
+                    f"(max {max(static):5.2f}), on {np.mean(tuned):5.2f} s "
+                    f"(max {max(tuned):5.2f}); ratio on/off "
+                    f"{np.mean(tuned) / np.mean(static):4.2f}"
+                )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import keras
 import numpy as np
@@ -223,6 +223,24 @@ def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate=config.learning_rate)
 
 
+def _static_pipeline_options() -> tf.data.Options:
+    """tf.data options with the autotuning model switched off.
+
+    With autotuning on, the end of every ``fit`` waits for the autotuner's
+    background thread, whose sleep doubles up to 5.12 s: on ml-100k a third of
+    the GMF epochs took exactly 5.12 s instead of about 3 s
+    (``benchmarks/bench_training.py --autotune`` shows the difference). The
+    pipelines here are in-memory slices of whole batches with nothing to tune.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
+
+
+#: Options of every in-memory training dataset (see ``_static_pipeline_options``).
+STATIC_PIPELINE = _static_pipeline_options()
+
+
 def epoch_dataset(
     sampler: NegativeSampler, epoch: int, config: TrainingConfig
 ) -> tuple[tf.data.Dataset, int]:
@@ -244,23 +262,49 @@ def epoch_dataset(
     users, items, labels = sampler.examples(epoch, config.seed)
     # A stream of its own: the sampler draws from default_rng([seed, epoch]).
     order = np.random.default_rng([config.seed, epoch, 1]).permutation(labels.size)
-    arrays = (
-        users[order].astype(np.int32, copy=False),
-        items[order].astype(np.int32, copy=False),
+    structure = (
+        {
+            USER_IDX: users[order].astype(np.int32, copy=False),
+            ITEM_IDX: items[order].astype(np.int32, copy=False),
+        },
         labels[order].astype(np.float32, copy=False),
     )
-    full = labels.size - labels.size % config.batch_size
+    return batched_dataset(structure, config.batch_size), int(labels.size)
 
-    def batches(part: slice, shape: tuple[int, int]) -> tf.data.Dataset:
-        user, item, label = (array[part].reshape(shape) for array in arrays)
+
+def batched_dataset(structure: Any, batch_size: int) -> tf.data.Dataset:
+    """A dataset of whole batches cut from in-memory arrays with numpy.
+
+    Slicing element by element and re-batching in ``tf.data`` cost more than
+    a GMF training step, so every array is reshaped to ``(batches, batch_size,
+    ...)`` and the dataset yields one batch per element; a last, shorter batch
+    holds the remainder. Autotuning is off (:data:`STATIC_PIPELINE`).
+
+    Args:
+        structure: A nest (tuples, lists, dicts) of arrays sharing their first
+            dimension, as ``model.fit`` takes ``(x, y)`` or ``(x, y, weights)``.
+        batch_size: Rows per batch.
+
+    Returns:
+        The dataset, in row order.
+    """
+    flat = tf.nest.flatten(structure)
+    rows = int(flat[0].shape[0])
+    full = rows - rows % batch_size
+
+    def batches(part: slice, size: int) -> tf.data.Dataset:
+        pieces = [array[part].reshape(-1, size, *array.shape[1:]) for array in flat]
         return tf.data.Dataset.from_tensor_slices(
-            ({USER_IDX: user, ITEM_IDX: item}, label)
+            tf.nest.pack_sequence_as(structure, pieces)
         )
 
-    dataset = batches(slice(0, full), (-1, config.batch_size))
-    if full < labels.size:
-        dataset = dataset.concatenate(batches(slice(full, None), (1, -1)))
-    return dataset.prefetch(tf.data.AUTOTUNE), int(labels.size)
+    parts = [(slice(0, full), batch_size)] if full else []
+    if full < rows:
+        parts.append((slice(full, rows), rows - full))
+    dataset = batches(*parts[0])
+    for part in parts[1:]:
+        dataset = dataset.concatenate(batches(*part))
+    return dataset.prefetch(2).with_options(STATIC_PIPELINE)
 
 
 class _Selector:
