@@ -122,7 +122,8 @@ def test_post_answers_every_user_in_order(client, recommender):
         ({"user_ids": ["U001"], "top_n": 0}, "top_n: Input should be greater than"),
         ({"user_ids": ["U001"], "top_n": 41}, "top_n must be at most 40"),
         ({"user_ids": "U001"}, "user_ids: Input should be a valid list"),
-        ({"users": ["U001"]}, "user_ids: Field required"),
+        ({"users": ["U001"]}, "users: Extra inputs are not permitted"),
+        ({}, "user_ids (or user_id) is required"),
     ],
 )
 def test_bad_post_is_422_with_a_readable_message(client, body, message):

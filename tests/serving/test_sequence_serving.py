@@ -297,6 +297,25 @@ def test_http_cold_start_user_with_a_history_gets_sequence_recommendations(
     )
 
 
+def test_http_single_user_form_with_history_matches_the_batch_form(client):
+    single = client.post(
+        "/recommendations",
+        json={"user_id": "newcomer", "history": [item(4), item(5)], "top_n": 3},
+    )
+    batch = client.post(
+        "/recommendations",
+        json={
+            "user_ids": ["newcomer"],
+            "histories": {"newcomer": [item(4), item(5)]},
+            "top_n": 3,
+        },
+    )
+    assert single.status_code == 200
+    assert single.json() == batch.json()
+    (result,) = single.json()["results"]
+    assert result["cold_start"] is True and result["history_used"] == 2
+
+
 def test_http_known_user_history_and_get_with_history(client, sasrec_recommender):
     response = client.get(
         "/recommendations/U002", params={"top_n": 3, "history": [item(9), item(10)]}
@@ -333,6 +352,12 @@ def test_http_unknown_user_with_only_unknown_items_is_a_422_naming_them(client):
             {"user_ids": ["U001"], "histories": {"U001": "I001"}},
             "histories.U001: Input should be a valid list",
         ),
+        (
+            {"user_id": "U001", "user_ids": ["U001"]},
+            "give either user_id (with history) or user_ids (with histories)",
+        ),
+        ({"user_ids": ["U001"], "history": [item(1)]}, "history needs user_id"),
+        ({"top_n": 3}, "user_ids (or user_id) is required"),
     ],
 )
 def test_http_bad_histories_are_422_with_a_readable_message(client, body, message):

@@ -15,7 +15,8 @@ too many users give a 422 whose ``detail`` says what is wrong.
 
 Sequence models (``sasrec``, ``gru``; ``GET /model`` says ``uses_history``) also
 take histories, oldest first: ``POST`` with ``"histories": {"<user_id>":
-["<item_id>", ...]}`` for any of the ``user_ids``, or ``GET
+["<item_id>", ...]}`` for any of the ``user_ids`` (or, for one user,
+``{"user_id": "<user_id>", "history": [...]}``), or ``GET
 /recommendations/{user_id}?history=A&history=B``. A known user's supplied items
 are read as the newest events after the catalogued history; an unknown user is
 answered from the supplied items alone (``cold_start: true`` with
@@ -37,7 +38,7 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ncf_recommender.serving.recommender import (
     PROJECT_PATH_ENV,
@@ -105,17 +106,49 @@ class RecommendationOut(BaseModel):
 
 
 class BatchRequest(BaseModel):
-    """Several users at once."""
+    """Several users at once, or one user with a ``history``.
+
+    Either ``user_ids`` (with optional ``histories``) or ``user_id`` (with
+    optional ``history``): ``{"user_id": "A1", "history": ["B0", "B7"]}`` is
+    short for ``{"user_ids": ["A1"], "histories": {"A1": ["B0", "B7"]}}``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    user_ids: list[str] = Field(min_length=1, description="original user ids")
+    user_ids: list[str] | None = Field(
+        default=None, min_length=1, description="original user ids"
+    )
     top_n: int = Field(default=10, ge=1)
     histories: dict[str, list[str]] | None = Field(
         default=None,
         description="sequence models only: {user_id: [item_id, ...]} for some of "
         "user_ids, oldest first; a known user's items follow its catalogued history",
     )
+    user_id: str | None = Field(
+        default=None, description="one original user id (instead of user_ids)"
+    )
+    history: list[str] | None = Field(
+        default=None,
+        description="sequence models only: that user's item ids, oldest first",
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> BatchRequest:
+        """Accept exactly one of the two request forms."""
+        if self.user_id is not None:
+            if self.user_ids is not None or self.histories is not None:
+                raise ValueError(
+                    "give either user_id (with history) or user_ids (with "
+                    "histories), not both"
+                )
+            self.user_ids = [self.user_id]
+            if self.history is not None:
+                self.histories = {self.user_id: self.history}
+        elif self.history is not None:
+            raise ValueError("history needs user_id; with user_ids use histories")
+        elif self.user_ids is None:
+            raise ValueError("user_ids (or user_id) is required")
+        return self
 
 
 class BatchResponse(BaseModel):
