@@ -376,7 +376,10 @@ def train_sequence_model(
         one row per epoch with ``epoch``, ``loss``, the validation metrics
         (``val_hr@10``, ``val_ndcg@10``, ...), ``train_seconds`` (wall),
         ``train_cpu_seconds`` (process CPU, all threads) and ``eval_seconds``
-        of that epoch, and ``best`` (True on the best epoch).
+        of that epoch, ``elapsed_seconds`` (wall seconds from the start of the
+        first epoch to the end of this epoch's validation), and ``best`` and
+        its alias ``selected`` (True on the best epoch; ``selected`` is the
+        NCF trainer's name for it).
 
     Raises:
         ValueError: If the model lacks the expected layers, there is nothing to
@@ -412,6 +415,7 @@ def train_sequence_model(
     )
     rows: list[dict[str, Any]] = []
     best_value, best_weights, best_epoch, waited = -math.inf, model.get_weights(), 0, 0
+    loop_start = time.perf_counter()
     for epoch in range(1, params.epochs + 1):
         order = rng.permutation(n_windows)
         x, y = _epoch_arrays(
@@ -460,6 +464,7 @@ def train_sequence_model(
                 "train_seconds": train_seconds,
                 "train_cpu_seconds": train_cpu_seconds,
                 "eval_seconds": eval_seconds,
+                "elapsed_seconds": time.perf_counter() - loop_start,
             }
         )
         logger.info(
@@ -478,6 +483,8 @@ def train_sequence_model(
     model.set_weights(best_weights)
     history = pd.DataFrame(rows)
     history["best"] = history["epoch"].eq(best_epoch)
+    # The NCF trainer's name for the kept epoch, so both families plot together.
+    history["selected"] = history["best"]
     logger.info("Best epoch %d, val %s %.4f", best_epoch, params.monitor, best_value)
     return model, history
 
