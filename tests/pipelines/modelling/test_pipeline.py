@@ -19,6 +19,9 @@ from ncf_recommender.pipelines.modelling.params import (
     BaselineParams,
     EvaluationParams,
     ModelParams,
+    SequenceModelParams,
+    SequenceTrainingOverrides,
+    SequenceTrainingSettings,
     TrainingOverrides,
     TrainingParams,
 )
@@ -125,6 +128,24 @@ def small_parameters(conf: OmegaConfigLoader) -> dict[str, object]:
         values[f"params:{name}.training_overrides"] = TrainingOverrides.model_validate(
             params[name]["training_overrides"]
         )
+    values["params:sequence_training"] = SequenceTrainingSettings.model_validate(
+        {
+            **params["sequence_training"],
+            "epochs": 2,
+            "batch_size": 32,
+            "n_negatives": 8,
+            "decay_epochs": None,
+        }
+    )
+    sequence_models = {
+        "sasrec": {**params["sasrec"]["model"], "max_len": 8, "dim": 8, "blocks": 1},
+        "gru": {**params["gru"]["model"], "max_len": 8, "dim": 8},
+    }
+    for name, model in sequence_models.items():
+        values[f"params:{name}.model"] = SequenceModelParams.model_validate(model)
+        values[f"params:{name}.training_overrides"] = (
+            SequenceTrainingOverrides.model_validate(params[name]["training_overrides"])
+        )
     return values
 
 
@@ -151,7 +172,8 @@ def test_pipeline_trains_evaluates_and_reports_every_model(conf, tmp_path):
     SequentialRunner().run(pipeline, catalog)
 
     report = catalog.load("ranking_metrics")
-    assert list(report) == ["gmf", "mlp", "neumf", "most_popular", "als"]
+    assert list(report) == [*modelling.MODELS, "most_popular", "als"]
+    assert list(report)[:5] == ["gmf", "mlp", "neumf", "sasrec", "gru"]
     for name, entry in report.items():
         for scope in ("full", "sampled"):
             values = [entry[scope][key] for key in ("hr@10", "ndcg@10", "mrr")]
@@ -167,6 +189,14 @@ def test_pipeline_trains_evaluates_and_reports_every_model(conf, tmp_path):
         )
         assert report[name]["best_epoch"] >= 0
     assert report["gmf"]["accuracy"] is not None and report["als"]["accuracy"] is None
+    for name in ("sasrec", "gru"):
+        entry = report[name]
+        assert entry["accuracy"] is None and entry["log_loss"] is None, name
+        assert entry["note"] and "train + validation" in entry["protocol_note"]
+        assert entry["best_epoch"] >= 1 and entry["epochs_run"] <= 2
+        assert entry["seconds_to_best"] <= entry["train_seconds"]
+        assert len(entry["full"]["curve"]["ndcg"]) == 20
+        assert catalog.load(f"{name}_training_history")["selected"].sum() == 1
 
     history = catalog.load("gmf_training_history")
     assert history["epoch"].tolist() == [0, 1, 2, 3] and history["selected"].sum() == 1
@@ -179,6 +209,7 @@ def test_pipeline_trains_evaluates_and_reports_every_model(conf, tmp_path):
 
 def test_one_template_is_reused_per_model_type():
     pipeline = modelling.create_pipeline()
+    assert modelling.MODELS == modelling.NCF_MODELS + modelling.SEQUENCE_MODELS
     for name in modelling.MODELS:
         nodes = pipeline.only_nodes_with_namespaces([name]).nodes
         assert sorted(node.name for node in nodes) == [
@@ -186,9 +217,12 @@ def test_one_template_is_reused_per_model_type():
             f"{name}.train_model",
         ]
         train = next(node for node in nodes if node.name.endswith("train_model"))
-        assert (
-            f"params:{name}.model" in train.inputs and "params:training" in train.inputs
+        shared = (
+            "params:sequence_training"
+            if name in modelling.SEQUENCE_MODELS
+            else "params:training"
         )
+        assert f"params:{name}.model" in train.inputs and shared in train.inputs
         assert f"{name}_model" in train.outputs
     neumf_train = pipeline.only_nodes("neumf.train_model").nodes[0]
     assert {"gmf_model", "mlp_model"} <= set(neumf_train.inputs)
@@ -221,7 +255,7 @@ def test_parameters_of_each_environment_validate(env):
     TrainingParams.model_validate(params["training"])
     EvaluationParams.model_validate(params["evaluation"])
     BaselineParams.model_validate(params["baselines"])
-    for name in modelling.MODELS:
+    for name in modelling.NCF_MODELS:
         spec = ModelParams.model_validate(params[name]["model"]).root
         assert spec.architecture == name
         TrainingOverrides.model_validate(params[name]["training_overrides"])

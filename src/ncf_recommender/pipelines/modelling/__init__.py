@@ -1,4 +1,4 @@
-"""``modelling`` pipeline: GMF, MLP-NCF and NeuMF trained and evaluated beside the baselines."""
+"""``modelling`` pipeline: GMF, MLP-NCF, NeuMF, SASRec and GRU4Rec trained and evaluated beside the baselines."""
 
 from __future__ import annotations
 

@@ -196,8 +196,14 @@ def _entry(  # noqa: PLR0917 (mirrors evaluate_scorer's positional order)
     test_candidates: pd.DataFrame,
     n_users: int,
     evaluation: EvaluationParams,
+    validation_scorer: Scorer | None = None,
 ) -> dict[str, Any]:
-    """Test metrics of one scorer plus its validation figures."""
+    """Test metrics of one scorer plus its validation figures.
+
+    ``validation_scorer`` scores the validation figures when the model must
+    see a different input there (a sequence model reads train + validation at
+    test time but train only at validation); ``None`` uses ``scorer``.
+    """
     start = time.perf_counter()
     entry = evaluate_scorer(
         scorer,
@@ -211,7 +217,11 @@ def _entry(  # noqa: PLR0917 (mirrors evaluate_scorer's positional order)
         batch_size=evaluation.batch_size,
     )
     entry["validation"] = _validation_metrics(
-        scorer, train_interactions, val_interactions, n_users, evaluation
+        scorer if validation_scorer is None else validation_scorer,
+        train_interactions,
+        val_interactions,
+        n_users,
+        evaluation,
     )
     entry["eval_seconds"] = float(time.perf_counter() - start)
     return entry
@@ -393,6 +403,10 @@ def plot_learning_curves(**histories: pd.DataFrame) -> Figure:
     Args:
         **histories: The ``<model>_training_history`` frames, by model name.
 
+    The loss panel shows each model's own training objective (BCE for the NCF
+    family, softmax cross-entropy for the sequence models) on a log scale:
+    compare its shape per model, not its level across models.
+
     Returns:
         Two panels (training loss, validation NDCG@10), one line per model and
         the selected epoch marked.
@@ -425,7 +439,15 @@ def plot_learning_curves(**histories: pd.DataFrame) -> Figure:
             edgecolors=line.get_color(),
             zorder=3,
         )
-    loss_axes.set(title="Training loss (BCE + L2)", xlabel="epoch", ylabel="loss")
+    # NCF models minimise BCE (+ L2), sequence models a (sampled) softmax
+    # cross-entropy: the values are not comparable across families, hence the
+    # log scale (both visible) and the title.
+    loss_axes.set(
+        title="Training loss (each model's own objective)",
+        xlabel="epoch",
+        ylabel="loss (log scale)",
+        yscale="log",
+    )
     ndcg_axes.set(
         title="Validation NDCG@10 (circle: kept epoch)",
         xlabel="epoch (0 = before training; full ranking, train items removed)",

@@ -9,17 +9,23 @@ start-up with a message naming the key. The groups in
 * ``<model>.model``: the architecture of one namespace (:class:`ModelParams`);
 * ``<model>.training_overrides``: that namespace's changes to ``training``
   (:class:`TrainingOverrides`);
+* ``sequence_training``: shared by the sequence models
+  (:class:`SequenceTrainingSettings`);
+* ``<model>.model`` of a sequence model: :class:`SequenceModelParams`, with
+  ``<model>.training_overrides`` changing ``sequence_training``
+  (:class:`SequenceTrainingOverrides`);
 * ``evaluation``: how every model is evaluated (:class:`EvaluationParams`);
 * ``baselines``: the most-popular and ALS baselines (:class:`BaselineParams`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from ncf_recommender.models.training import TrainingConfig
+from ncf_recommender.sequence_training import SequenceTrainingParams
 
 
 class _Strict(BaseModel):
@@ -157,3 +163,129 @@ class BaselineParams(_Strict):
     """The baselines evaluated beside the Keras models."""
 
     als: ALSParams = Field(default_factory=ALSParams)
+
+
+class SASRecParams(_Strict):
+    """SASRec-style architecture (:func:`~ncf_recommender.models.sasrec.build_sasrec`)."""
+
+    architecture: Literal["sasrec"]
+    max_len: int = Field(default=50, ge=1)
+    dim: int = Field(default=64, ge=1)
+    heads: int = Field(default=2, ge=1)
+    blocks: int = Field(default=2, ge=1)
+    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    ffn_dim: int | None = Field(default=None, ge=1)
+    l2: float = Field(default=0.0, ge=0.0)
+
+
+class GRU4RecParams(_Strict):
+    """GRU4Rec-style architecture (:func:`~ncf_recommender.models.gru4rec.build_gru4rec`)."""
+
+    architecture: Literal["gru4rec"]
+    max_len: int = Field(default=50, ge=1)
+    dim: int = Field(default=64, ge=1)
+    hidden: int | None = Field(default=None, ge=1)
+    layers: int = Field(default=1, ge=1)
+    dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
+    l2: float = Field(default=0.0, ge=0.0)
+
+
+class SequenceModelParams(
+    RootModel[
+        Annotated[SASRecParams | GRU4RecParams, Field(discriminator="architecture")]
+    ]
+):
+    """One sequence namespace's architecture, chosen by its ``architecture`` key."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+_SEQUENCE_DEFAULTS = SequenceTrainingParams()
+#: Validation metrics a sequence model can stop on (``full_ranking_metrics`` keys).
+SequenceMonitor = Literal[
+    "hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr"
+]
+SequenceLoss = Literal["softmax", "sampled_softmax", "bce", "auto"]
+
+
+class SequenceTrainingSettings(_Strict):
+    """Training settings shared by the sequence models (``sequence_training``).
+
+    The fields and defaults are those of
+    :class:`~ncf_recommender.sequence_training.SequenceTrainingParams` (the
+    setting chosen on MovieLens-100k validation); see it for each field.
+    """
+
+    epochs: int = Field(default=_SEQUENCE_DEFAULTS.epochs, ge=1)
+    batch_size: int = Field(default=_SEQUENCE_DEFAULTS.batch_size, ge=1)
+    learning_rate: float = Field(default=_SEQUENCE_DEFAULTS.learning_rate, gt=0.0)
+    decay_epochs: int | None = Field(default=_SEQUENCE_DEFAULTS.decay_epochs, ge=1)
+    decay_floor: float = Field(default=_SEQUENCE_DEFAULTS.decay_floor, ge=0.0, le=1.0)
+    loss: SequenceLoss = _SEQUENCE_DEFAULTS.loss  # type: ignore[assignment]
+    n_negatives: int = Field(default=_SEQUENCE_DEFAULTS.n_negatives, ge=1)
+    full_softmax_max_items: int = Field(
+        default=_SEQUENCE_DEFAULTS.full_softmax_max_items, ge=1
+    )
+    window_stride: int | None = Field(default=_SEQUENCE_DEFAULTS.window_stride, ge=1)
+    patience: int = Field(default=_SEQUENCE_DEFAULTS.patience, ge=0)
+    monitor: SequenceMonitor = _SEQUENCE_DEFAULTS.monitor  # type: ignore[assignment]
+    clipnorm: float | None = Field(default=_SEQUENCE_DEFAULTS.clipnorm, gt=0.0)
+    weight_decay: float = Field(default=_SEQUENCE_DEFAULTS.weight_decay, ge=0.0)
+    eval_batch_size: int = Field(default=_SEQUENCE_DEFAULTS.eval_batch_size, ge=1)
+    jit_compile: bool = _SEQUENCE_DEFAULTS.jit_compile
+    seed: int = Field(default=_SEQUENCE_DEFAULTS.seed, ge=0)
+
+    def with_overrides(
+        self, overrides: SequenceTrainingOverrides
+    ) -> SequenceTrainingParams:
+        """The sequence-training parameters of one namespace.
+
+        Args:
+            overrides: The namespace's changes (unset fields keep these values).
+
+        Returns:
+            The merged :class:`~ncf_recommender.sequence_training.SequenceTrainingParams`.
+        """
+        merged = {**self.model_dump(), **overrides.model_dump(exclude_unset=True)}
+        return SequenceTrainingParams.from_dict(merged)
+
+
+class SequenceTrainingOverrides(_Strict):
+    """Per-namespace changes to :class:`SequenceTrainingSettings`; unset keys keep the shared value.
+
+    A key set to ``null`` is an override too: ``decay_epochs: null`` switches
+    the decay off, ``window_stride: null`` strides by ``max_len``.
+    """
+
+    epochs: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+    learning_rate: float | None = Field(default=None, gt=0.0)
+    decay_epochs: int | None = Field(default=None, ge=1)
+    decay_floor: float | None = Field(default=None, ge=0.0, le=1.0)
+    loss: SequenceLoss | None = None
+    n_negatives: int | None = Field(default=None, ge=1)
+    full_softmax_max_items: int | None = Field(default=None, ge=1)
+    window_stride: int | None = Field(default=None, ge=1)
+    patience: int | None = Field(default=None, ge=0)
+    monitor: SequenceMonitor | None = None
+    clipnorm: float | None = Field(default=None, gt=0.0)
+    weight_decay: float | None = Field(default=None, ge=0.0)
+    eval_batch_size: int | None = Field(default=None, ge=1)
+    jit_compile: bool | None = None
+    seed: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _null_only_where_shared_allows(self) -> SequenceTrainingOverrides:
+        """Reject ``key: null`` for a key whose shared value cannot be null."""
+        shared = SequenceTrainingSettings.model_fields
+        bad = sorted(
+            key
+            for key in self.model_fields_set
+            if getattr(self, key) is None
+            and type(None) not in get_args(shared[key].annotation)
+        )
+        if bad:
+            raise ValueError(
+                f"{bad} cannot be null; leave the key out to keep the shared value"
+            )
+        return self

@@ -1,14 +1,17 @@
 """Wiring of the ``modelling`` pipeline.
 
-One template (train → evaluate) is instantiated per Keras model type with
-``namespace=<model>``: the shared inputs and the ``training`` and ``evaluation``
-parameter groups keep their names, ``params:model`` and
-``params:training_overrides`` resolve to ``<model>.model`` and
-``<model>.training_overrides``, and the outputs are renamed to the catalog's
-``<model>_model``, ``<model>_training_history`` and ``<model>_metrics``. NeuMF
-additionally reads ``gmf_model`` and ``mlp_model`` for its pretraining. The
-baselines are evaluated in the same run and every entry is combined into one
-``ranking_metrics`` report with its plots.
+A train → evaluate template is instantiated per Keras model type with
+``namespace=<model>``: the shared inputs and the shared parameter groups keep
+their names, ``params:model`` and ``params:training_overrides`` resolve to
+``<model>.model`` and ``<model>.training_overrides``, and the outputs are
+renamed to the catalog's ``<model>_model``, ``<model>_training_history`` and
+``<model>_metrics``. There are two templates with the same node names and
+outputs: the NCF family (GMF, MLP-NCF, NeuMF; shared group ``training``) and
+the next-item sequence models (SASRec, GRU4Rec; shared group
+``sequence_training``). NeuMF additionally reads ``gmf_model`` and
+``mlp_model`` for its pretraining. The baselines are evaluated in the same
+run and every entry is combined into one ``ranking_metrics`` report with its
+plots.
 """
 
 from __future__ import annotations
@@ -26,9 +29,18 @@ from ncf_recommender.pipelines.modelling.nodes import (
     plot_model_comparison,
     train_ncf_model,
 )
+from ncf_recommender.pipelines.modelling.sequence_nodes import (
+    evaluate_sequence_model,
+    train_sequence_model,
+)
 
-#: Keras models trained by ``kedro run --pipeline modelling``, in dependency order.
-MODELS: tuple[str, ...] = ("gmf", "mlp", "neumf")
+#: The NCF family (user-item models; shared parameter group ``training``).
+NCF_MODELS: tuple[str, ...] = ("gmf", "mlp", "neumf")
+#: Next-item sequence models (shared parameter group ``sequence_training``).
+SEQUENCE_MODELS: tuple[str, ...] = ("sasrec", "gru")
+#: Keras models trained by ``kedro run --pipeline modelling``, in dependency order
+#: (namespaces, tags and ``ranking_metrics`` keys; ``<name>_model`` in the catalog).
+MODELS: tuple[str, ...] = NCF_MODELS + SEQUENCE_MODELS
 #: Baselines evaluated in the same run (``ranking_metrics`` keys).
 BASELINES: tuple[str, ...] = ("most_popular", "als")
 #: Extra inputs of a model's training node: its pretrained models.
@@ -41,6 +53,19 @@ _SHARED_PARAMS = {
     "params:training": "params:training",
     "params:evaluation": "params:evaluation",
 }
+_SHARED_SEQUENCE_PARAMS = {
+    "params:sequence_training": "params:sequence_training",
+    "params:evaluation": "params:evaluation",
+}
+_EVALUATION_INPUTS = [
+    "model",
+    "training_summary",
+    *_SPLITS,
+    "test_candidates",
+    "user_mapping",
+    "item_mapping",
+    "params:evaluation",
+]
 
 
 def model_template(pretrained_inputs: Mapping[str, str] | None = None) -> Pipeline:
@@ -73,15 +98,42 @@ def model_template(pretrained_inputs: Mapping[str, str] | None = None) -> Pipeli
             ),
             Node(
                 evaluate_ncf_model,
-                inputs=[
-                    "model",
-                    "training_summary",
-                    *_SPLITS,
-                    "test_candidates",
-                    "user_mapping",
-                    "item_mapping",
-                    "params:evaluation",
-                ],
+                inputs=_EVALUATION_INPUTS,
+                outputs="metrics",
+                name="evaluate_model",
+            ),
+        ]
+    )
+
+
+def sequence_template() -> Pipeline:
+    """The train → evaluate template shared by the next-item sequence models.
+
+    Same node names, inputs and outputs as :func:`model_template`, except the
+    shared training group, ``params:sequence_training``.
+
+    Returns:
+        The un-namespaced template.
+    """
+    return Pipeline(
+        [
+            Node(
+                train_sequence_model,
+                inputs={
+                    "train_interactions": "train_interactions",
+                    "val_interactions": "val_interactions",
+                    "user_mapping": "user_mapping",
+                    "item_mapping": "item_mapping",
+                    "model": "params:model",
+                    "sequence_training": "params:sequence_training",
+                    "training_overrides": "params:training_overrides",
+                },
+                outputs=["model", "training_history", "training_summary"],
+                name="train_model",
+            ),
+            Node(
+                evaluate_sequence_model,
+                inputs=_EVALUATION_INPUTS,
                 outputs="metrics",
                 name="evaluate_model",
             ),
@@ -93,14 +145,16 @@ def model_pipeline(name: str) -> Pipeline:
     """The template instantiated for one model type.
 
     Args:
-        name: Model name: namespace, parameter group and dataset prefix.
+        name: Model name: namespace, parameter group, tag and dataset prefix;
+            a name in :data:`SEQUENCE_MODELS` gets :func:`sequence_template`.
 
     Returns:
         The namespaced pipeline, tagged with ``name``.
     """
     pretrained = PRETRAINED_INPUTS.get(name, {})
+    sequence = name in SEQUENCE_MODELS
     return pipeline(
-        model_template(pretrained),
+        sequence_template() if sequence else model_template(pretrained),
         namespace=name,
         inputs=_SHARED_INPUTS | set(pretrained.values()),
         outputs={
@@ -108,7 +162,7 @@ def model_pipeline(name: str) -> Pipeline:
             "training_history": f"{name}_training_history",
             "metrics": f"{name}_metrics",
         },
-        parameters=_SHARED_PARAMS,
+        parameters=_SHARED_SEQUENCE_PARAMS if sequence else _SHARED_PARAMS,
         tags=name,
     )
 
@@ -176,7 +230,7 @@ def report_pipeline(models: Sequence[str] = MODELS) -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Train GMF, MLP-NCF and NeuMF, evaluate them and the baselines, report.
+    """Train GMF, MLP-NCF, NeuMF, SASRec and GRU4Rec; evaluate them and the baselines; report.
 
     Returns:
         The ``modelling`` pipeline.

@@ -1,0 +1,233 @@
+"""Nodes of the ``modelling`` pipeline for the next-item sequence models.
+
+Thin adapters over :mod:`ncf_recommender.sequence_training` (training) and
+:mod:`ncf_recommender.models.sequences` (histories, scorer), shaped like the
+NCF nodes so both families share ``ranking_metrics``, the plots and the
+catalog's conventions.
+
+Protocol: the models train on ``train_interactions`` only, as per-user
+sequences in the split's order (timestamp, ties in input order). At
+validation (early stopping) a user's history is their train items; at test it
+is train + the validation item, which happened before the test item. The
+models are never trained on validation.
+
+Importing this module imports :mod:`ncf_recommender.models.sasrec` and
+:mod:`ncf_recommender.models.gru4rec`, which register their custom layers for
+Keras serialisation: any Kedro run that loads the project's pipelines can
+therefore load ``sasrec_model`` and ``gru_model`` with ``safe_mode: true``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import keras
+import pandas as pd
+
+from ncf_recommender.evaluation import table_indices
+from ncf_recommender.models.gru4rec import build_gru4rec
+from ncf_recommender.models.sasrec import build_sasrec
+from ncf_recommender.models.sequences import (
+    SequenceScorer,
+    build_histories,
+    extend_histories,
+)
+from ncf_recommender.pipelines.modelling.nodes import _entry, _sizes, _typed
+from ncf_recommender.pipelines.modelling.params import (
+    EvaluationParams,
+    GRU4RecParams,
+    SASRecParams,
+    SequenceModelParams,
+    SequenceTrainingOverrides,
+    SequenceTrainingSettings,
+)
+from ncf_recommender.sequence_training import (
+    sequence_validation,
+)
+from ncf_recommender.sequence_training import (
+    train_sequence_model as fit_sequence_model,
+)
+
+logger = logging.getLogger(__name__)
+
+#: What the model read at validation and at test (``protocol_note`` of an entry).
+PROTOCOL_NOTE = (
+    "validation: history = train; test: history = train + validation item; "
+    "never trained on validation"
+)
+#: Why ``accuracy`` and ``log_loss`` are null for a sequence model (``note``).
+BINARY_NOTE = (
+    "accuracy and log_loss are null: the scores are logits of a softmax over "
+    "the whole catalogue (which item comes next), not per-pair interaction "
+    "probabilities, so thresholding them at 0.5 would mean nothing"
+)
+
+
+def _build(spec: SASRecParams | GRU4RecParams, n_items: int, seed: int) -> keras.Model:
+    """The next-item model an architecture spec describes, seeded."""
+    if isinstance(spec, SASRecParams):
+        return build_sasrec(
+            n_items,
+            spec.max_len,
+            spec.dim,
+            spec.heads,
+            spec.blocks,
+            dropout=spec.dropout,
+            ffn_dim=spec.ffn_dim,
+            l2=spec.l2,
+            seed=seed,
+        )
+    return build_gru4rec(
+        n_items,
+        spec.max_len,
+        spec.dim,
+        spec.hidden,
+        spec.layers,
+        dropout=spec.dropout,
+        l2=spec.l2,
+        seed=seed,
+    )
+
+
+def _summary(history: pd.DataFrame, total_seconds: float) -> dict[str, Any]:
+    """The NCF summary's keys from a sequence training history."""
+    best = history.loc[history["selected"]].iloc[0]
+    return {
+        "best_epoch": int(best["epoch"]),
+        "epochs_run": int(history["epoch"].max()),
+        "val_ndcg@10": float(best["val_ndcg@10"]),
+        "val_hr@10": float(best["val_hr@10"]),
+        "train_seconds": float(total_seconds),
+        "seconds_to_best": float(best["elapsed_seconds"]),
+    }
+
+
+def train_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)
+    train_interactions: pd.DataFrame,
+    val_interactions: pd.DataFrame,
+    user_mapping: pd.DataFrame,
+    item_mapping: pd.DataFrame,
+    model: SequenceModelParams,
+    sequence_training: SequenceTrainingSettings,
+    training_overrides: SequenceTrainingOverrides,
+) -> tuple[keras.Model, pd.DataFrame, dict[str, Any]]:
+    """Build and train one next-item model with early stopping on validation.
+
+    The training sequences are each user's train items in the split's order
+    (:func:`~ncf_recommender.models.sequences.build_histories`); validation
+    ranks each validation item among all items after the user's train
+    history, train items removed. Validation is never trained on.
+
+    Args:
+        train_interactions: Training split (``user_idx``, ``item_idx``, ``timestamp``).
+        val_interactions: Validation split (one held-out item per user).
+        user_mapping: ``user_id`` ↔ ``user_idx``; its length is the user count.
+        item_mapping: ``item_id`` ↔ ``item_idx``; its length is the item count.
+        model: The namespace's architecture.
+        sequence_training: Shared sequence-training settings.
+        training_overrides: The namespace's changes to ``sequence_training``.
+
+    Returns:
+        The model at its best epoch, the per-epoch history (``epoch``,
+        ``loss``, ``val_*``, seconds, ``selected``), and a summary with the
+        NCF summary's keys (``best_epoch``, ``epochs_run``, ``val_ndcg@10``,
+        ``val_hr@10``, ``train_seconds``: wall seconds of the whole loop,
+        validation included; ``seconds_to_best``: to the end of the best
+        epoch's validation).
+    """
+    spec = _typed(model, SequenceModelParams).root
+    params = _typed(sequence_training, SequenceTrainingSettings).with_overrides(
+        _typed(training_overrides, SequenceTrainingOverrides)
+    )
+    n_users, n_items = _sizes(user_mapping, item_mapping)
+    train_histories, validation = sequence_validation(
+        train_interactions, val_interactions, n_users, n_items
+    )
+    network = _build(spec, n_items, params.seed)
+    logger.info(
+        "Training %s (%d parameters) on %d interactions, %d users, %d items",
+        network.name,
+        network.count_params(),
+        train_histories.items.size,
+        n_users,
+        n_items,
+    )
+    start = time.perf_counter()
+    network, history = fit_sequence_model(network, train_histories, validation, params)
+    return network, history, _summary(history, time.perf_counter() - start)
+
+
+def evaluate_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)
+    model: keras.Model,
+    training_summary: dict[str, Any],
+    train_interactions: pd.DataFrame,
+    val_interactions: pd.DataFrame,
+    test_interactions: pd.DataFrame,
+    test_candidates: pd.DataFrame,
+    user_mapping: pd.DataFrame,
+    item_mapping: pd.DataFrame,
+    evaluation: EvaluationParams,
+) -> dict[str, Any]:
+    """One sequence model's ``ranking_metrics`` entry (test metrics under the protocol).
+
+    At test each user's history is train + the validation item; the
+    ``validation`` block re-ranks the validation item after the train history
+    only, as during training. Full and sampled ranking, coverage and novelty
+    come from the same code as every other model
+    (:func:`~ncf_recommender.evaluation.evaluate_scorer`).
+
+    Args:
+        model: The trained model (as reloaded from the catalog).
+        training_summary: Output of :func:`train_sequence_model`.
+        train_interactions: Training split.
+        val_interactions: Validation split.
+        test_interactions: Test split.
+        test_candidates: The 99 stored negatives per test user.
+        user_mapping: Id mapping of the users.
+        item_mapping: Id mapping of the items.
+        evaluation: Evaluation settings.
+
+    Returns:
+        The NCF entry's keys (``accuracy`` and ``log_loss`` null, see
+        ``note``) plus ``note`` and ``protocol_note``.
+
+    Raises:
+        ValueError: If the model scores a different number of items than
+            ``item_mapping`` holds.
+    """
+    evaluation = _typed(evaluation, EvaluationParams)
+    n_users, n_items = _sizes(user_mapping, item_mapping)
+    model_items = int(model.outputs[0].shape[-1])
+    if model_items != n_items:
+        raise ValueError(
+            f"{model.name} scores {model_items} items but item_mapping has {n_items}; "
+            "was it trained on other data?"
+        )
+    train_histories = build_histories(train_interactions, n_users)
+    val_users, val_items = table_indices(val_interactions, "val_interactions")
+    test_histories = extend_histories(train_histories, val_users, val_items)
+    entry = _entry(
+        SequenceScorer(model, test_histories),
+        train_interactions,
+        val_interactions,
+        test_interactions,
+        test_candidates,
+        n_users,
+        evaluation,
+        validation_scorer=SequenceScorer(model, train_histories),
+    )
+    for key in ("train_seconds", "seconds_to_best", "best_epoch", "epochs_run"):
+        entry[key] = training_summary[key]
+    entry["note"] = BINARY_NOTE
+    entry["protocol_note"] = PROTOCOL_NOTE
+    logger.info(
+        "%s test: full NDCG@10 %.4f, HR@10 %.4f, MRR %.4f; sampled HR@10 %.4f",
+        model.name,
+        entry["full"]["ndcg@10"],
+        entry["full"]["hr@10"],
+        entry["full"]["mrr"],
+        entry["sampled"]["hr@10"],
+    )
+    return entry
