@@ -46,6 +46,7 @@ from ncf_recommender.models.sequences import (
     build_histories,
     training_windows,
 )
+from ncf_recommender.models.training import batched_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -304,10 +305,18 @@ def _compile(
         )
     else:
         optimizer = keras.optimizers.Adam(learning_rate, clipnorm=params.clipnorm)
+    # Padding positions carry sample weight 0; averaging over the real positions
+    # only keeps the reported loss (and the gradient scale that clipnorm sees)
+    # independent of how much of a window is padding.
+    reduction = "mean_with_sample_weight"
     if loss == "bce":
-        loss_fn: keras.losses.Loss = keras.losses.BinaryCrossentropy(from_logits=True)
+        loss_fn: keras.losses.Loss = keras.losses.BinaryCrossentropy(
+            from_logits=True, reduction=reduction
+        )
     else:
-        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction=reduction
+        )
     graph.compile(optimizer=optimizer, loss=loss_fn, jit_compile=params.jit_compile)
 
 
@@ -427,15 +436,11 @@ def train_sequence_model(
             rng=rng,
         )
         start, cpu_start = time.perf_counter(), time.process_time()
-        fitted = graph.fit(
-            x,
-            y,
-            sample_weight=windows.weights[order],
-            batch_size=params.batch_size,
-            epochs=1,
-            shuffle=False,
-            verbose=0,
+        inputs = tuple(x) if isinstance(x, list) else x
+        dataset = batched_dataset(
+            (inputs, y, windows.weights[order]), params.batch_size
         )
+        fitted = graph.fit(dataset, epochs=1, shuffle=False, verbose=0)
         train_seconds = time.perf_counter() - start
         train_cpu_seconds = time.process_time() - cpu_start
         start = time.perf_counter()
