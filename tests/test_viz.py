@@ -63,6 +63,8 @@ CONTRACT: dict[str, dict[str, str]] = {
         "gmf_model": "models",
         "mlp_model": "models",
         "neumf_model": "models",
+        "sasrec_model": "models",
+        "gru_model": "models",
         "ranking_metrics": "reporting",
     },
     "recommendation": {"recommendations": "model_output"},

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import keras
@@ -80,6 +80,9 @@ class SequenceTrainingParams:
         clipnorm: Gradient-norm clipping (``None`` for none).
         weight_decay: Decoupled weight decay (AdamW) when positive.
         eval_batch_size: Users scored per validation batch.
+        max_validation_users: If set, early stopping ranks a seeded sample of
+            this many validation users each epoch (the same sample every
+            epoch); ``None`` ranks all.
         jit_compile: Compile the training step with XLA (slower to start on CPU).
         seed: Seed of Keras (weights, dropout) and of window shuffling and negatives.
     """
@@ -98,6 +101,7 @@ class SequenceTrainingParams:
     clipnorm: float | None = 1.0
     weight_decay: float = 0.0
     eval_batch_size: int = 1024
+    max_validation_users: int | None = None
     jit_compile: bool = False
     seed: int = 42
 
@@ -123,6 +127,11 @@ class SequenceTrainingParams:
         if not 0.0 <= self.decay_floor <= 1.0:
             raise ValueError(
                 f"training.decay_floor must lie in [0, 1], got {self.decay_floor!r}"
+            )
+        if self.max_validation_users is not None and self.max_validation_users < 1:
+            raise ValueError(
+                "training.max_validation_users must be positive or None, "
+                f"got {self.max_validation_users!r}"
             )
         if self.window_stride is not None and self.window_stride < 1:
             raise ValueError(
@@ -366,6 +375,23 @@ def validate(
     )
 
 
+def _validation_sample(
+    validation: SequenceValidation, params: SequenceTrainingParams
+) -> SequenceValidation:
+    """All validation users, or the seeded ``max_validation_users`` sample of them."""
+    limit = params.max_validation_users
+    if limit is None or limit >= validation.users.size:
+        return validation
+    keep = np.sort(
+        np.random.default_rng(params.seed).choice(
+            validation.users.size, limit, replace=False
+        )
+    )
+    return replace(
+        validation, users=validation.users[keep], targets=validation.targets[keep]
+    )
+
+
 def train_sequence_model(
     model: keras.Model,
     train_histories: UserHistories,
@@ -404,6 +430,7 @@ def train_sequence_model(
     max_len = int(model.inputs[0].shape[1])
     loss = params.resolved_loss(n_items)
     keras.utils.set_random_seed(params.seed)
+    validation = _validation_sample(validation, params)
     rng = np.random.default_rng(params.seed)
     windows = training_windows(train_histories, max_len, params.window_stride)
     n_windows = windows.inputs.shape[0]

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from ncf_recommender.constants import ITEM_IDX, TIMESTAMP, USER_IDX
 from ncf_recommender.evaluation import full_ranking_metrics, interaction_matrix
@@ -30,6 +31,8 @@ from ncf_recommender.pipelines.data_processing.nodes import split_leave_last_two
 from ncf_recommender.sequence_training import (
     SampledLogits,
     SequenceTrainingParams,
+    SequenceValidation,
+    _validation_sample,
     sequence_validation,
     train_sequence_model,
 )
@@ -202,6 +205,26 @@ def test_params_name_the_bad_key() -> None:
     auto = SequenceTrainingParams(loss="auto", full_softmax_max_items=10)
     assert auto.resolved_loss(10) == "softmax"
     assert auto.resolved_loss(11) == "sampled_softmax"
+
+
+def test_validation_sample_is_a_seeded_subset_of_the_validation_users() -> None:
+    validation = SequenceValidation(
+        users=np.arange(100) * 2,
+        targets=np.arange(100) + 1000,
+        exclude=sp.csr_matrix((200, 1200)),
+        histories=None,  # type: ignore[arg-type]
+    )
+    params = SequenceTrainingParams(max_validation_users=10, seed=3)
+    sample = _validation_sample(validation, params)
+    assert sample.users.size == 10
+    assert np.all(np.diff(sample.users) > 0)
+    # Each kept user keeps its own target.
+    np.testing.assert_array_equal(sample.targets, sample.users // 2 + 1000)
+    again = _validation_sample(validation, params)
+    np.testing.assert_array_equal(sample.users, again.users)
+    assert _validation_sample(validation, SequenceTrainingParams()) is validation
+    with pytest.raises(ValueError, match=r"training\.max_validation_users"):
+        SequenceTrainingParams(max_validation_users=0)
 
 
 def test_sampled_logits_mask_accidental_hits() -> None:

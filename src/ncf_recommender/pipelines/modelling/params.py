@@ -232,6 +232,9 @@ class SequenceTrainingSettings(_Strict):
     clipnorm: float | None = Field(default=_SEQUENCE_DEFAULTS.clipnorm, gt=0.0)
     weight_decay: float = Field(default=_SEQUENCE_DEFAULTS.weight_decay, ge=0.0)
     eval_batch_size: int = Field(default=_SEQUENCE_DEFAULTS.eval_batch_size, ge=1)
+    max_validation_users: int | None = Field(
+        default=_SEQUENCE_DEFAULTS.max_validation_users, ge=1
+    )
     jit_compile: bool = _SEQUENCE_DEFAULTS.jit_compile
     seed: int = Field(default=_SEQUENCE_DEFAULTS.seed, ge=0)
 
@@ -271,6 +274,7 @@ class SequenceTrainingOverrides(_Strict):
     clipnorm: float | None = Field(default=None, gt=0.0)
     weight_decay: float | None = Field(default=None, ge=0.0)
     eval_batch_size: int | None = Field(default=None, ge=1)
+    max_validation_users: int | None = Field(default=None, ge=1)
     jit_compile: bool | None = None
     seed: int | None = Field(default=None, ge=0)
 
