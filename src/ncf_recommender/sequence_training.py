@@ -46,7 +46,7 @@ from ncf_recommender.models.sequences import (
     build_histories,
     training_windows,
 )
-from ncf_recommender.models.training import batched_dataset
+from ncf_recommender.models.training import batched_dataset, seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -429,7 +429,7 @@ def train_sequence_model(
     n_items = int(model.outputs[0].shape[-1])
     max_len = int(model.inputs[0].shape[1])
     loss = params.resolved_loss(n_items)
-    keras.utils.set_random_seed(params.seed)
+    seed_everything(params.seed)  # Keras, NumPy, Python seeds and TF op determinism
     validation = _validation_sample(validation, params)
     rng = np.random.default_rng(params.seed)
     windows = training_windows(train_histories, max_len, params.window_stride)
