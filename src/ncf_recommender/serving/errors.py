@@ -1,0 +1,66 @@
+"""Errors a recommendation request can raise (unknown user, unusable history)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ncf_recommender.serving.registry import _MODEL_TYPES
+
+
+class UnknownUserError(LookupError):
+    """The user id is not in ``user_mapping`` and cold start is disabled."""
+
+    def __init__(self, user_ids: Sequence[str]) -> None:
+        """Name the unknown ids.
+
+        Args:
+            user_ids: The unknown user ids.
+        """
+        self.user_ids = list(user_ids)
+        shown = ", ".join(repr(u) for u in self.user_ids[:5])
+        more = f" and {len(self.user_ids) - 5} more" if len(self.user_ids) > 5 else ""
+        super().__init__(
+            f"unknown user_id {shown}{more} (cold start is disabled: "
+            "recommendation.cold_start is 'raise')"
+        )
+
+    def __str__(self) -> str:
+        """The message without ``KeyError``-style quoting."""
+        return str(self.args[0])
+
+
+class HistoryNotSupportedError(ValueError):
+    """A history was given to a model type that does not read one."""
+
+    def __init__(self, model: str) -> None:
+        """Name the model.
+
+        Args:
+            model: The served model type.
+        """
+        self.model = model
+        super().__init__(
+            f"model {model!r} cannot use histories: it scores users it was trained "
+            "on, not item sequences; leave history out or serve a sequence model "
+            f"({', '.join(sorted(n for n, t in _MODEL_TYPES.items() if t.uses_history))})"
+        )
+
+
+class UnusableHistoryError(ValueError):
+    """An unknown user's supplied history holds no item the model knows."""
+
+    def __init__(self, user_id: str, item_ids: Sequence[str]) -> None:
+        """Name the user and the ids.
+
+        Args:
+            user_id: The unknown user id.
+            item_ids: The supplied item ids, none of them in ``item_mapping``.
+        """
+        self.user_id = user_id
+        self.item_ids = list(item_ids)
+        shown = ", ".join(repr(i) for i in self.item_ids[:10])
+        more = f" and {len(self.item_ids) - 10} more" if len(self.item_ids) > 10 else ""
+        super().__init__(
+            f"user_id {user_id!r} is unknown and its history holds no known item: "
+            f"unknown item_id {shown}{more}"
+        )

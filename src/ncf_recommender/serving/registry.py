@@ -1,0 +1,209 @@
+"""Registry of servable model types and the built-in ones.
+
+A :class:`ModelType` names its catalog dataset and a scorer factory turning the
+loaded model into a ``Scorer``. The NCF family (``gmf``, ``mlp``, ``neumf``) and
+the next-item sequence models (``sasrec``, ``gru``, which read histories) are
+registered on import; Keras is imported only when a model is scored.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ncf_recommender.evaluation import Scorer
+from ncf_recommender.serving.data import ServingData
+from ncf_recommender.serving.settings import AUTO
+
+logger = logging.getLogger(__name__)
+
+
+ScorerFactory = Callable[[Any, ServingData], Scorer]
+
+
+@dataclass(frozen=True)
+class ModelType:
+    """A servable model type.
+
+    Attributes:
+        name: Name used by ``--model``, the ``model`` parameter and the metrics.
+        dataset: Catalog dataset holding the trained model (versioned).
+        scorer_factory: ``(loaded model, serving data) -> Scorer``.
+        uses_history: Whether the scorer reads a request's ``history`` (its
+            scorer then implements ``score_history(histories)``).
+        ranking_factory: Optional cheaper scorer with the same per-user
+            ranking (e.g. logits without the sigmoid), used when this model
+            retrieves candidates.
+        exact_always: Rank every item exactly whatever the retrieval
+            thresholds: the model computes all items' scores in one pass (a
+            next-item head), so re-ranking retrieved candidates would cost as
+            much as exact ranking.
+        loader_modules: Modules imported before the model loads; they register
+            custom Keras layers, so the ``.keras`` file reloads in safe mode.
+    """
+
+    name: str
+    dataset: str
+    scorer_factory: ScorerFactory
+    uses_history: bool = False
+    ranking_factory: ScorerFactory | None = None
+    exact_always: bool = False
+    loader_modules: tuple[str, ...] = ()
+
+    def import_loader_modules(self) -> None:
+        """Import :attr:`loader_modules` (before the catalog loads the model)."""
+        for module in self.loader_modules:
+            importlib.import_module(module)
+
+    def ranking_scorer(self, model: Any, data: ServingData) -> Scorer:
+        """The scorer used for retrieval (``ranking_factory`` if set).
+
+        Args:
+            model: The loaded model.
+            data: Serving data.
+
+        Returns:
+            A scorer ranking items like the model does.
+        """
+        factory = self.ranking_factory or self.scorer_factory
+        return factory(model, data)
+
+
+_MODEL_TYPES: dict[str, ModelType] = {}
+
+
+def register_model_type(model_type: ModelType, *, replace: bool = False) -> None:
+    """Make a model type servable.
+
+    Args:
+        model_type: The model type.
+        replace: Allow replacing a registered type of the same name.
+
+    Raises:
+        ValueError: If the name is taken and ``replace`` is false.
+    """
+    if model_type.name in _MODEL_TYPES and not replace:
+        raise ValueError(f"model type {model_type.name!r} is already registered")
+    _MODEL_TYPES[model_type.name] = model_type
+
+
+def unregister_model_type(name: str) -> None:
+    """Remove a model type (tests and plug-ins).
+
+    Args:
+        name: The model type's name; unknown names are ignored.
+    """
+    _MODEL_TYPES.pop(name, None)
+
+
+def model_types() -> dict[str, ModelType]:
+    """The registered model types by name (a copy).
+
+    Returns:
+        ``{name: ModelType}``.
+    """
+    return dict(_MODEL_TYPES)
+
+
+def get_model_type(name: str) -> ModelType:
+    """Look a model type up.
+
+    Args:
+        name: Model type name.
+
+    Returns:
+        The model type.
+
+    Raises:
+        ValueError: If no such model type is registered.
+    """
+    try:
+        return _MODEL_TYPES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown model {name!r}; choose one of {sorted(_MODEL_TYPES)} or {AUTO!r}"
+        ) from None
+
+
+def _keras_ncf_scorer(model: Any, data: ServingData) -> Scorer:
+    """Scorer of a Keras NCF model (imports Keras only when a model is served)."""
+    from ncf_recommender.models.scorers import KerasScorer  # noqa: PLC0415
+
+    return KerasScorer(model, data.n_items, data.scoring_batch_size)
+
+
+def _gmf_logit_scorer(model: Any, data: ServingData) -> Scorer:
+    """GMF as a plain dot product ``(p_u * h) . q_i``: the model's ranking.
+
+    ``sigmoid(h . (p_u * q_i) + b)`` is increasing in the dot product, so the
+    order of items per user is the same without the sigmoid and the bias (which
+    cost far more than the matrix product when scoring every item).
+    """
+    from ncf_recommender.models.baselines import DotProductScorer  # noqa: PLC0415
+    from ncf_recommender.models.gmf import (  # noqa: PLC0415
+        GMF_ITEM_EMBEDDING,
+        GMF_USER_EMBEDDING,
+        PREDICTION,
+    )
+
+    try:
+        users = model.get_layer(GMF_USER_EMBEDDING).get_weights()[0]
+        items = model.get_layer(GMF_ITEM_EMBEDDING).get_weights()[0]
+        kernel = model.get_layer(PREDICTION).get_weights()[0]
+    except (ValueError, IndexError) as error:
+        logger.info(
+            "GMF logits unavailable (%s); retrieving with the full scorer", error
+        )
+        return _keras_ncf_scorer(model, data)
+    if kernel.shape != (users.shape[1], 1) or items.shape[0] != data.n_items:
+        return _keras_ncf_scorer(model, data)
+    return DotProductScorer(users * kernel[:, 0], items)
+
+
+register_model_type(
+    ModelType("gmf", "gmf_model", _keras_ncf_scorer, False, _gmf_logit_scorer)
+)
+
+
+for _name in ("mlp", "neumf"):
+    register_model_type(ModelType(_name, f"{_name}_model", _keras_ncf_scorer))
+
+
+class HistoryScorer(Scorer, Protocol):
+    """A scorer that also scores supplied item histories (sequence models)."""
+
+    def score_history(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
+        """``(len(histories), n_items)`` scores after each history (oldest first)."""
+        ...
+
+
+def _sequence_scorer(model: Any, data: ServingData) -> Scorer:
+    """Scorer of a next-item model over every user's catalogued history."""
+    from ncf_recommender.models.sequences import SequenceScorer  # noqa: PLC0415
+
+    return SequenceScorer(model, data.histories)
+
+
+#: Modules registering the sequence models' custom layers (safe-mode loading).
+SEQUENCE_LAYER_MODULES = (
+    "ncf_recommender.models.sasrec",
+    "ncf_recommender.models.gru4rec",
+)
+
+
+for _name in ("sasrec", "gru"):
+    register_model_type(
+        ModelType(
+            _name,
+            f"{_name}_model",
+            _sequence_scorer,
+            uses_history=True,
+            exact_always=True,
+            loader_modules=SEQUENCE_LAYER_MODULES,
+        )
+    )
