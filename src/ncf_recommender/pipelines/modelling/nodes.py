@@ -268,11 +268,21 @@ def evaluate_ncf_model(  # noqa: PLR0917 (Kedro node: one argument per input)
         n_users,
         evaluation,
     )
+    return _with_training(entry, training_summary, model.name)
+
+
+def _with_training(
+    entry: dict[str, Any], training_summary: dict[str, Any], name: str
+) -> dict[str, Any]:
+    """A trained model's entry with its training figures, logged.
+
+    Shared by the NCF and the sequence models' evaluation nodes.
+    """
     for key in ("train_seconds", "seconds_to_best", "best_epoch", "epochs_run"):
         entry[key] = training_summary[key]
     logger.info(
         "%s test: full NDCG@10 %.4f, HR@10 %.4f, MRR %.4f; sampled HR@10 %.4f",
-        model.name,
+        name,
         entry["full"]["ndcg@10"],
         entry["full"]["hr@10"],
         entry["full"]["mrr"],

@@ -34,7 +34,12 @@ from ncf_recommender.models.sequences import (
     build_histories,
     extend_histories,
 )
-from ncf_recommender.pipelines.modelling.nodes import _entry, _sizes, _typed
+from ncf_recommender.pipelines.modelling.nodes import (
+    _entry,
+    _sizes,
+    _typed,
+    _with_training,
+)
 from ncf_recommender.pipelines.modelling.params import (
     EvaluationParams,
     GRU4RecParams,
@@ -218,16 +223,6 @@ def evaluate_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per inpu
         evaluation,
         validation_scorer=SequenceScorer(model, train_histories),
     )
-    for key in ("train_seconds", "seconds_to_best", "best_epoch", "epochs_run"):
-        entry[key] = training_summary[key]
     entry["note"] = BINARY_NOTE
     entry["protocol_note"] = PROTOCOL_NOTE
-    logger.info(
-        "%s test: full NDCG@10 %.4f, HR@10 %.4f, MRR %.4f; sampled HR@10 %.4f",
-        model.name,
-        entry["full"]["ndcg@10"],
-        entry["full"]["hr@10"],
-        entry["full"]["mrr"],
-        entry["sampled"]["hr@10"],
-    )
-    return entry
+    return _with_training(entry, training_summary, model.name)
