@@ -527,6 +527,36 @@ def measure_in_process(
 # ----------------------------------------------------------------------------- batch
 
 
+def _batch_inputs(
+    project: Path, sample: int, seed: int, blas_threads: int | None
+) -> tuple[Any, Any, list[Any], Any, np.ndarray]:
+    """What both batch timings start from, loaded through the project's catalog.
+
+    Returns:
+        ``(store, settings, frames, data, users)``: the artifact store, the
+        ``recommendation`` settings, the interactions and id-mapping frames,
+        their ``ServingData`` and a sorted seeded sample of ``sample`` users.
+    """
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+    from ncf_recommender.serving.recommender import (  # noqa: PLC0415
+        RecommendationSettings,
+        ServingData,
+        open_project,
+    )
+
+    threadpool_limits(blas_threads, user_api="blas")
+    store, params = open_project(project)
+    settings = RecommendationSettings.model_validate(params.get("recommendation") or {})
+    frames = [store.load(n) for n in ("interactions", "user_mapping", "item_mapping")]
+    data = ServingData.from_frames(*frames)
+    rng = np.random.default_rng(seed)
+    users = np.sort(
+        rng.choice(data.n_users, size=min(sample, data.n_users), replace=False)
+    )
+    return store, settings, frames, data, users
+
+
 def measure_sequence_batch(
     project: Path,
     name: str,
@@ -542,32 +572,21 @@ def measure_sequence_batch(
     runs); ``full`` runs ``batch_recommendations`` itself over every user,
     including building the histories and the output table.
     """
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415
-
     from ncf_recommender.evaluation import top_k  # noqa: PLC0415
     from ncf_recommender.serving.recommender import (  # noqa: PLC0415
-        RecommendationSettings,
-        ServingData,
         batch_recommendations,
         get_model_type,
-        open_project,
     )
 
-    threadpool_limits(blas_threads, user_api="blas")
-    store, params = open_project(project)
-    settings = RecommendationSettings.model_validate(params.get("recommendation") or {})
-    frames = [store.load(n) for n in ("interactions", "user_mapping", "item_mapping")]
+    store, settings, frames, data, users = _batch_inputs(
+        project, sample, seed, blas_threads
+    )
     model_type = get_model_type(name)
     model_type.import_loader_modules()
     model = store.load(model_type.dataset)
-    data = ServingData.from_frames(*frames)
     wall, cpu = time.perf_counter(), time.process_time()
     scorer = model_type.scorer_factory(model, data)
     setup = time.perf_counter() - wall, time.process_time() - cpu
-    rng = np.random.default_rng(seed)
-    users = np.sort(
-        rng.choice(data.n_users, size=min(sample, data.n_users), replace=False)
-    )
     wall, cpu = time.perf_counter(), time.process_time()
     top_k(scorer, users, data.seen, settings.top_n)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -602,35 +621,19 @@ def measure_batch(
     project: Path, sample: int, full: bool, seed: int, blas_threads: int | None
 ) -> None:
     """Exact NeuMF vs GMF retrieval + NeuMF re-rank on a user sample, extrapolated."""
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415
-
     from ncf_recommender.evaluation import top_k  # noqa: PLC0415
     from ncf_recommender.serving.recommender import (  # noqa: PLC0415
-        RecommendationSettings,
-        ServingData,
         get_model_type,
-        open_project,
         retrieve_and_rerank,
         top_n_all_users,
     )
 
-    threadpool_limits(blas_threads, user_api="blas")
-    store, params = open_project(project)
-    settings = RecommendationSettings.model_validate(params.get("recommendation") or {})
-    data = ServingData.from_frames(
-        store.load("interactions"),
-        store.load("user_mapping"),
-        store.load("item_mapping"),
-    )
+    store, settings, _, data, users = _batch_inputs(project, sample, seed, blas_threads)
     scorers = {
         name: get_model_type(name).scorer_factory(store.load(f"{name}_model"), data)
         for name in ("gmf", "neumf")
     }
     retrieval = get_model_type("gmf").ranking_scorer(store.load("gmf_model"), data)
-    rng = np.random.default_rng(seed)
-    users = np.sort(
-        rng.choice(data.n_users, size=min(sample, data.n_users), replace=False)
-    )
     k, candidates = settings.top_n, settings.retrieval.candidates
     parts = np.array_split(users, max(1, users.size // settings.batch_users))
     timings = {}
