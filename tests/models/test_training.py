@@ -12,9 +12,11 @@ from ncf_recommender.models.mlp import build_mlp
 from ncf_recommender.models.scorers import KerasScorer
 from ncf_recommender.models.training import (
     HISTORY_COLUMNS,
+    FusedAdam,
     LazyAdam,
     TrainingConfig,
     _optimizer,
+    learning_rate_schedule,
     _Selector,
     batched_dataset,
     seed_everything,
@@ -163,6 +165,8 @@ def test_patience_stops_training_once_validation_stalls():
         ({"learning_rate": 0.0}, "training.learning_rate"),
         ({"optimizer": "rmsprop"}, "training.optimizer"),
         ({"steps_per_execution": 0}, "training.steps_per_execution"),
+        ({"decay_epochs": 0}, "training.decay_epochs"),
+        ({"decay_floor": 1.5}, "training.decay_floor"),
     ],
 )
 def test_bad_training_config_names_the_field(change, message):
@@ -222,8 +226,63 @@ def test_lazy_adam_sums_repeated_rows_before_the_update():
 
 
 def test_lazy_adam_is_a_training_option():
-    assert isinstance(_optimizer(TrainingConfig(optimizer="lazy_adam")), LazyAdam)
-    assert type(_optimizer(TrainingConfig())) is keras.optimizers.Adam
+    assert isinstance(_optimizer(TrainingConfig(optimizer="lazy_adam"), 10), LazyAdam)
+    assert type(_optimizer(TrainingConfig(), 10)) is FusedAdam
+
+
+def _mlp_weights_after(optimizer, batches: list[dict[str, np.ndarray]]):
+    """MLP-NCF weights after one ``train_on_batch`` per batch (labels alternate)."""
+    seed_everything(0)
+    model = build_mlp(FEW_USERS, N_ITEMS, 4, (8, 4))
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    for x in batches:
+        size = x["user_idx"].size
+        model.train_on_batch(x, np.resize(np.array([1.0, 0.0], np.float32), size))
+    return model.get_weights()
+
+
+def test_fused_adam_follows_keras_adam_step_for_step():
+    """Same updates as Keras' Adam on dense (Dense) and sparse (embedding) gradients."""
+    rng = np.random.default_rng(1)
+    # Rows distinct within each batch: Keras squares an embedding's gradient
+    # slice by slice, which differs from Adam's square of the summed gradient
+    # only when a row repeats (see the next test).
+    batches = [
+        {
+            "user_idx": rng.permutation(FEW_USERS)[:32].astype(np.int32),
+            "item_idx": rng.permutation(N_ITEMS)[:32].astype(np.int32),
+        }
+        for _ in range(5)
+    ]
+    fused = _mlp_weights_after(FusedAdam(0.01), batches)
+    keras_adam = _mlp_weights_after(keras.optimizers.Adam(0.01), batches)
+    initial = _mlp_weights_after(keras.optimizers.SGD(0.0), batches)
+    for ours, theirs, start in zip(fused, keras_adam, initial, strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-6)  # 5 steps of ~1e-2
+        assert not np.allclose(ours, start)
+
+
+def test_fused_adam_first_step_moves_a_repeated_row_by_the_learning_rate():
+    # Adam's first step is lr * g / (|g| + eps) for the summed gradient g, so
+    # every coordinate with a gradient moves by about lr, also for user 1, which
+    # occurs three times in the batch.
+    x = {
+        "user_idx": np.array([0, 1, 1, 1, 2], np.int32),
+        "item_idx": np.array([3, 4, 5, 6, 7], np.int32),
+    }
+    before = _mlp_weights_after(keras.optimizers.SGD(0.0), [x])[0]
+    after = _mlp_weights_after(FusedAdam(0.01), [x])[0]
+    np.testing.assert_allclose(np.abs(after[:3] - before[:3]), 0.01, rtol=0.02)
+    np.testing.assert_array_equal(after[3:], before[3:])
+
+
+def test_learning_rate_decays_along_a_cosine_to_the_floor_and_stays():
+    assert learning_rate_schedule(0.01, None, 0.0, 100) == 0.01
+    schedule = learning_rate_schedule(0.01, 2, 0.1, 100)
+    assert float(schedule(0)) == pytest.approx(0.01)
+    assert float(schedule(100)) == pytest.approx(0.01 * (0.1 + 0.9 * 0.5))
+    assert float(schedule(200)) == pytest.approx(0.001)
+    assert float(schedule(1000)) == pytest.approx(0.001)
 
 
 def test_batched_dataset_keeps_rows_in_order_with_a_short_last_batch() -> None:

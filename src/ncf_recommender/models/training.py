@@ -66,8 +66,13 @@ class TrainingConfig:
     Attributes:
         epochs: Maximum number of training epochs.
         batch_size: Examples per gradient step.
-        learning_rate: Optimiser step size.
-        optimizer: ``adam``; ``lazy_adam`` (:class:`LazyAdam`, sparse row
+        learning_rate: Optimiser step size (the peak, when decayed).
+        decay_epochs: If set, the learning rate follows a cosine decay from
+            ``learning_rate`` to ``decay_floor * learning_rate`` over this many
+            epochs' worth of steps and stays there; ``None`` keeps it constant.
+        decay_floor: Final fraction of the learning rate under decay.
+        optimizer: ``adam`` (:class:`FusedAdam`, Keras' Adam on TensorFlow's
+            fused kernel); ``lazy_adam`` (:class:`LazyAdam`, sparse row
             updates for large embedding tables); or ``sgd`` (plain SGD, as He
             et al. fine-tune NeuMF).
         negatives_per_positive: Negatives drawn per training positive each epoch.
@@ -87,6 +92,8 @@ class TrainingConfig:
     epochs: int = 30
     batch_size: int = 1024
     learning_rate: float = 1e-3
+    decay_epochs: int | None = None
+    decay_floor: float = 0.0
     optimizer: Literal["adam", "lazy_adam", "sgd"] = "adam"
     negatives_per_positive: int = 4
     sampling_strategy: str = "uniform"
@@ -120,6 +127,15 @@ class TrainingConfig:
         if not self.learning_rate > 0:
             raise ValueError(
                 f"training.learning_rate must be positive, got {self.learning_rate!r}"
+            )
+        if self.decay_epochs is not None and self.decay_epochs < 1:
+            raise ValueError(
+                "training.decay_epochs must be >= 1 or null, "
+                f"got {self.decay_epochs!r}"
+            )
+        if not 0.0 <= self.decay_floor <= 1.0:
+            raise ValueError(
+                f"training.decay_floor must lie in [0, 1], got {self.decay_floor!r}"
             )
         if self.optimizer not in ("adam", "lazy_adam", "sgd"):
             raise ValueError(
@@ -161,6 +177,59 @@ def seed_everything(seed: int) -> None:
     """
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+class FusedAdam(keras.optimizers.Adam):
+    """Keras' Adam, each variable updated by TensorFlow's fused Adam kernel.
+
+    Keras 3 writes the Adam update as about a dozen separate element-wise ops
+    per variable, each a full pass over the variable and its two moment
+    tables. On the small tables of MovieLens-100k a GMF step is bound by those
+    passes rather than by the model: TensorFlow's ``ResourceApplyAdam`` kernel
+    does the same update (same formula, same bias correction, ``epsilon``
+    outside the square root) in one pass. ``benchmarks/bench_training.py``
+    prints the ratio against ``keras.optimizers.Adam``. AMSGrad, and backends
+    other than TensorFlow, fall back to Keras' own update.
+
+    One difference: when a batch looks up an embedding row more than once,
+    Keras' Adam squares each slice of the sparse gradient before adding them
+    up (its second moment sees ``sum(g_k ** 2)``); here, as in Adam as
+    published, the row's summed gradient is squared. Elsewhere the two agree
+    to float rounding (``tests/models/test_training.py``).
+    """
+
+    def update_step(
+        self,
+        gradient: tf.Tensor | tf.IndexedSlices,
+        variable: keras.Variable,
+        learning_rate: float,
+    ) -> None:
+        """Apply one Adam step with the fused kernel.
+
+        Args:
+            gradient: The gradient (an embedding's sparse gradient is made
+                dense, as Keras' Adam does).
+            variable: The variable to update.
+            learning_rate: Current learning rate.
+        """
+        if self.amsgrad or keras.backend.backend() != "tensorflow":
+            super().update_step(gradient, variable, learning_rate)
+            return
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        index = self._get_variable_index(variable)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle,
+            m=self._momentums[index].handle,
+            v=self._velocities[index].handle,
+            beta1_power=tf.pow(tf.cast(self.beta_1, dtype), step),
+            beta2_power=tf.pow(tf.cast(self.beta_2, dtype), step),
+            lr=tf.cast(learning_rate, dtype),
+            beta1=tf.cast(self.beta_1, dtype),
+            beta2=tf.cast(self.beta_2, dtype),
+            epsilon=tf.cast(self.epsilon, dtype),
+            grad=tf.convert_to_tensor(tf.cast(gradient, dtype)),
+        )
 
 
 class LazyAdam(keras.optimizers.Adam):
@@ -214,13 +283,44 @@ class LazyAdam(keras.optimizers.Adam):
         self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
 
 
-def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
-    """The configured optimiser."""
+def learning_rate_schedule(
+    learning_rate: float,
+    decay_epochs: int | None,
+    decay_floor: float,
+    steps_per_epoch: int,
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """A constant rate, or Keras' cosine decay over ``decay_epochs`` epochs.
+
+    Args:
+        learning_rate: The rate (the peak of the decay).
+        decay_epochs: Epochs the decay spans; ``None`` for a constant rate.
+        decay_floor: Final fraction of ``learning_rate``.
+        steps_per_epoch: Optimiser steps per epoch.
+
+    Returns:
+        What a Keras optimiser takes as ``learning_rate``.
+    """
+    if decay_epochs is None:
+        return learning_rate
+    return keras.optimizers.schedules.CosineDecay(
+        learning_rate,
+        decay_steps=decay_epochs * max(1, steps_per_epoch),
+        alpha=decay_floor,
+    )
+
+
+def _optimizer(
+    config: TrainingConfig, steps_per_epoch: int
+) -> keras.optimizers.Optimizer:
+    """The configured optimiser, with the configured learning-rate schedule."""
+    rate = learning_rate_schedule(
+        config.learning_rate, config.decay_epochs, config.decay_floor, steps_per_epoch
+    )
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate=config.learning_rate)
+        return keras.optimizers.SGD(learning_rate=rate)
     if config.optimizer == "lazy_adam":
-        return LazyAdam(learning_rate=config.learning_rate)
-    return keras.optimizers.Adam(learning_rate=config.learning_rate)
+        return LazyAdam(learning_rate=rate)
+    return FusedAdam(learning_rate=rate)
 
 
 def _static_pipeline_options() -> tf.data.Options:
@@ -412,8 +512,9 @@ def train_model(  # noqa: PLR0917 (positional order used by notebooks and nodes)
         strategy=config.sampling_strategy,
         exponent=config.sampling_exponent,
     )
+    examples_per_epoch = train_users.size * (1 + config.negatives_per_positive)
     model.compile(
-        optimizer=_optimizer(config),
+        optimizer=_optimizer(config, math.ceil(examples_per_epoch / config.batch_size)),
         loss=keras.losses.BinaryCrossentropy(),
         steps_per_execution=config.steps_per_execution,
     )
