@@ -15,6 +15,7 @@ from kedro.runner import SequentialRunner
 from pydantic import ValidationError
 
 from ncf_recommender.pipelines.modelling import pipeline as modelling
+from ncf_recommender.pipelines.modelling.nodes import combine_ranking_metrics
 from ncf_recommender.pipelines.modelling.params import (
     BaselineParams,
     EvaluationParams,
@@ -189,6 +190,15 @@ def test_pipeline_trains_evaluates_and_reports_every_model(conf, tmp_path):
         )
         assert report[name]["best_epoch"] >= 0
     assert report["gmf"]["accuracy"] is not None and report["als"]["accuracy"] is None
+    # NeuMF starts from this run's GMF and MLP: producing it costs their training too.
+    neumf = report["neumf"]
+    assert neumf["pretrained_from"] == ["gmf", "mlp"]
+    assert neumf["seconds_to_best_with_pretraining"] == pytest.approx(
+        report["gmf"]["train_seconds"]
+        + report["mlp"]["train_seconds"]
+        + neumf["seconds_to_best"]
+    )
+    assert "seconds_to_best_with_pretraining" not in report["gmf"]
     for name in ("sasrec", "gru"):
         entry = report[name]
         assert entry["accuracy"] is None and entry["log_loss"] is None, name
@@ -205,6 +215,18 @@ def test_pipeline_trains_evaluates_and_reports_every_model(conf, tmp_path):
         assert len(saved) == 1 and saved[0].read_bytes()[:4] == b"\x89PNG"
     reloaded = catalog.load("neumf_model")
     assert reloaded.name == "neumf"
+
+
+def test_pretraining_time_is_added_only_when_the_sources_are_in_the_report():
+    entry = {"full": {}, "sampled": {}, "train_seconds": 5.0, "seconds_to_best": 3.0}
+    neumf = {**entry, "pretrained_from": ["gmf", "mlp"]}
+    gmf = {**entry, "train_seconds": 10.0}
+    mlp = {**entry, "train_seconds": 20.0}
+    report = combine_ranking_metrics(gmf=gmf, mlp=mlp, neumf=neumf)
+    assert report["neumf"]["seconds_to_best_with_pretraining"] == 33.0
+    assert "seconds_to_best_with_pretraining" not in neumf  # inputs left as they were
+    alone = combine_ranking_metrics(neumf=neumf)  # e.g. --tags neumf
+    assert "seconds_to_best_with_pretraining" not in alone["neumf"]
 
 
 def test_one_template_is_reused_per_model_type():

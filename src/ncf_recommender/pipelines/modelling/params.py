@@ -91,6 +91,8 @@ class TrainingParams(_Strict):
     epochs: int = Field(default=30, ge=1)
     batch_size: int = Field(default=1024, ge=1)
     learning_rate: float = Field(default=1e-3, gt=0.0)
+    decay_epochs: int | None = Field(default=None, ge=1)
+    decay_floor: float = Field(default=0.0, ge=0.0, le=1.0)
     optimizer: Literal["adam", "lazy_adam", "sgd"] = "adam"
     negatives_per_positive: int = Field(default=4, ge=1)
     sampling_strategy: Literal["uniform", "popularity"] = "uniform"
@@ -116,11 +118,17 @@ class TrainingParams(_Strict):
 
 
 class TrainingOverrides(_Strict):
-    """Per-namespace changes to :class:`TrainingParams`; unset keys keep the shared value."""
+    """Per-namespace changes to :class:`TrainingParams`; unset keys keep the shared value.
+
+    A key set to ``null`` is an override too: ``decay_epochs: null`` keeps the
+    learning rate constant for that model.
+    """
 
     epochs: int | None = Field(default=None, ge=1)
     batch_size: int | None = Field(default=None, ge=1)
     learning_rate: float | None = Field(default=None, gt=0.0)
+    decay_epochs: int | None = Field(default=None, ge=1)
+    decay_floor: float | None = Field(default=None, ge=0.0, le=1.0)
     optimizer: Literal["adam", "lazy_adam", "sgd"] | None = None
     negatives_per_positive: int | None = Field(default=None, ge=1)
     sampling_strategy: Literal["uniform", "popularity"] | None = None
