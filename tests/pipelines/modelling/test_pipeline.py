@@ -282,8 +282,10 @@ def test_parameters_of_each_environment_validate(env):
         assert spec.architecture == name
         TrainingOverrides.model_validate(params[name]["training_overrides"])
     neumf = params["neumf"]["model"]
-    assert neumf["gmf_dim"] == params["gmf"]["model"]["embedding_dim"]
-    assert neumf["layers"] == params["mlp"]["model"]["layers"]
+    if neumf["pretrained"]:  # the towers take the trained GMF's and MLP's weights
+        assert neumf["gmf_dim"] == params["gmf"]["model"]["embedding_dim"]
+        assert neumf["mlp_dim"] == params["mlp"]["model"]["embedding_dim"]
+        assert neumf["layers"] == params["mlp"]["model"]["layers"]
 
 
 def test_overrides_change_only_what_they_set():
