@@ -12,9 +12,10 @@ A pretrained NeuMF (``--set neumf.model.pretrained=true``) first trains the GMF
 and MLP of the same seed with their current settings; its printed seconds
 include theirs.
 
-Prerequisite: the MovieLens split, from ``bash ../shared/datasets/get_ml100k.sh
-data/01_raw`` and ``.venv/bin/kedro run --env movielens --pipeline
-data_processing``.
+Prerequisite: ``bash ../shared/datasets/get_ml100k.sh data/01_raw``. The script
+first runs the ``data_processing`` pipeline of ``--env`` itself: the environments
+share the split's file paths, so a split left by another environment's run would
+otherwise be read in its place.
 
 Usage::
 
@@ -92,6 +93,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     bootstrap_project(PROJECT)
+    with KedroSession.create(project_path=PROJECT, env=args.env) as session:
+        session.run(pipeline_names=["data_processing"])
     with KedroSession.create(project_path=PROJECT, env=args.env) as session:
         context = session.load_context()
         params = context.config_loader["parameters"]
