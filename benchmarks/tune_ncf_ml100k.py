@@ -125,8 +125,10 @@ def main() -> None:
         key: round(float(np.mean([run[key] for run in runs])), 4)
         for key in ("val_ndcg@10", "val_ndcg@10_smoothed", "seconds_to_best")
     }
-    print(f"{args.model} {' '.join(args.overrides)}: mean over seeds {args.seeds}: "
-          f"{json.dumps(mean)}")
+    print(
+        f"{args.model} {' '.join(args.overrides)}: mean over seeds {args.seeds}: "
+        f"{json.dumps(mean)}"
+    )
 
 
 if __name__ == "__main__":

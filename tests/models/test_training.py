@@ -16,9 +16,9 @@ from ncf_recommender.models.training import (
     LazyAdam,
     TrainingConfig,
     _optimizer,
-    learning_rate_schedule,
     _Selector,
     batched_dataset,
+    learning_rate_schedule,
     seed_everything,
     train_model,
 )

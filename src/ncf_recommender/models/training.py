@@ -130,8 +130,7 @@ class TrainingConfig:
             )
         if self.decay_epochs is not None and self.decay_epochs < 1:
             raise ValueError(
-                "training.decay_epochs must be >= 1 or null, "
-                f"got {self.decay_epochs!r}"
+                f"training.decay_epochs must be >= 1 or null, got {self.decay_epochs!r}"
             )
         if not 0.0 <= self.decay_floor <= 1.0:
             raise ValueError(
