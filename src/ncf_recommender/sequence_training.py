@@ -46,7 +46,11 @@ from ncf_recommender.models.sequences import (
     build_histories,
     training_windows,
 )
-from ncf_recommender.models.training import batched_dataset, seed_everything
+from ncf_recommender.models.training import (
+    batched_dataset,
+    learning_rate_schedule,
+    seed_everything,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -299,15 +303,9 @@ def _compile(
     graph: keras.Model, loss: str, params: SequenceTrainingParams, steps_per_epoch: int
 ) -> None:
     """Compile the training graph with Adam/AdamW, the learning-rate schedule and the loss."""
-    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = (
-        params.learning_rate
+    learning_rate = learning_rate_schedule(
+        params.learning_rate, params.decay_epochs, params.decay_floor, steps_per_epoch
     )
-    if params.decay_epochs is not None:
-        learning_rate = keras.optimizers.schedules.CosineDecay(
-            params.learning_rate,
-            decay_steps=params.decay_epochs * steps_per_epoch,
-            alpha=params.decay_floor,
-        )
     if params.weight_decay > 0:
         optimizer: keras.optimizers.Optimizer = keras.optimizers.AdamW(
             learning_rate, weight_decay=params.weight_decay, clipnorm=params.clipnorm
