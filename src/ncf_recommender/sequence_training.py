@@ -48,6 +48,7 @@ from ncf_recommender.models.sequences import (
 )
 from ncf_recommender.models.training import (
     batched_dataset,
+    check_decay,
     learning_rate_schedule,
     seed_everything,
 )
@@ -124,14 +125,7 @@ class SequenceTrainingParams:
                 raise ValueError(
                     f"training.{key} must be a positive integer, got {value!r}"
                 )
-        if self.decay_epochs is not None and self.decay_epochs < 1:
-            raise ValueError(
-                f"training.decay_epochs must be positive or None, got {self.decay_epochs!r}"
-            )
-        if not 0.0 <= self.decay_floor <= 1.0:
-            raise ValueError(
-                f"training.decay_floor must lie in [0, 1], got {self.decay_floor!r}"
-            )
+        check_decay(self.decay_epochs, self.decay_floor)
         if self.max_validation_users is not None and self.max_validation_users < 1:
             raise ValueError(
                 "training.max_validation_users must be positive or None, "

@@ -202,6 +202,10 @@ def test_params_name_the_bad_key() -> None:
         SequenceTrainingParams.from_dict({"batch_size": 0})
     with pytest.raises(ValueError, match="unknown training parameter"):
         SequenceTrainingParams.from_dict({"epoch": 3})
+    with pytest.raises(ValueError, match=r"training\.decay_epochs"):
+        SequenceTrainingParams(decay_epochs=0)
+    with pytest.raises(ValueError, match=r"training\.decay_floor"):
+        SequenceTrainingParams(decay_floor=-0.1)
     auto = SequenceTrainingParams(loss="auto", full_softmax_max_items=10)
     assert auto.resolved_loss(10) == "softmax"
     assert auto.resolved_loss(11) == "sampled_softmax"

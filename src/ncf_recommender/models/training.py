@@ -128,14 +128,7 @@ class TrainingConfig:
             raise ValueError(
                 f"training.learning_rate must be positive, got {self.learning_rate!r}"
             )
-        if self.decay_epochs is not None and self.decay_epochs < 1:
-            raise ValueError(
-                f"training.decay_epochs must be >= 1 or null, got {self.decay_epochs!r}"
-            )
-        if not 0.0 <= self.decay_floor <= 1.0:
-            raise ValueError(
-                f"training.decay_floor must lie in [0, 1], got {self.decay_floor!r}"
-            )
+        check_decay(self.decay_epochs, self.decay_floor)
         if self.optimizer not in ("adam", "lazy_adam", "sgd"):
             raise ValueError(
                 "training.optimizer must be 'adam', 'lazy_adam' or 'sgd', "
@@ -280,6 +273,26 @@ class LazyAdam(keras.optimizers.Adam):
         self.assign(v, tf.IndexedSlices(v_rows, rows))
         step_rows = alpha * m_rows / (tf.sqrt(v_rows) + tf.cast(self.epsilon, dtype))
         self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
+
+
+def check_decay(decay_epochs: int | None, decay_floor: float) -> None:
+    """Reject an impossible learning-rate decay, naming the key.
+
+    Args:
+        decay_epochs: Epochs the cosine decay spans, or ``None`` for none.
+        decay_floor: Final fraction of the learning rate.
+
+    Raises:
+        ValueError: If ``decay_epochs`` is below 1 or ``decay_floor`` outside [0, 1].
+    """
+    if decay_epochs is not None and decay_epochs < 1:
+        raise ValueError(
+            f"training.decay_epochs must be >= 1 or null, got {decay_epochs!r}"
+        )
+    if not 0.0 <= decay_floor <= 1.0:
+        raise ValueError(
+            f"training.decay_floor must lie in [0, 1], got {decay_floor!r}"
+        )
 
 
 def learning_rate_schedule(
