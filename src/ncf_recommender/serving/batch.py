@@ -14,7 +14,11 @@ import scipy.sparse as sp
 from ncf_recommender.constants import ITEM_ID, USER_ID
 from ncf_recommender.evaluation import Scorer, top_k
 from ncf_recommender.serving.data import ServingData
-from ncf_recommender.serving.ranking import check_top_n, retrieve_and_rerank
+from ncf_recommender.serving.ranking import (
+    check_positive_int,
+    check_top_n,
+    retrieve_and_rerank,
+)
 from ncf_recommender.serving.registry import get_model_type
 from ncf_recommender.serving.selection import select_best_model
 from ncf_recommender.serving.settings import AUTO, RecommendationSettings
@@ -51,12 +55,7 @@ def top_n_all_users(
     """
     n_users, n_items = seen.shape
     width = min(check_top_n(top_n), n_items)
-    if (
-        isinstance(batch_users, bool)
-        or not isinstance(batch_users, int)
-        or batch_users < 1
-    ):
-        raise ValueError(f"batch_users must be a positive integer, got {batch_users!r}")
+    check_positive_int("batch_users", batch_users)
     users = np.arange(n_users, dtype=np.int64)
     if retrieval_scorer is None:
         return top_k(scorer, users, seen, width)

@@ -34,6 +34,20 @@ def check_top_n(top_n: Any) -> int:
     return int(top_n)
 
 
+def check_positive_int(name: str, value: Any) -> None:
+    """Reject a setting that must be a positive Python ``int``, naming it.
+
+    Args:
+        name: The setting's name, as the error message shows it.
+        value: Its value.
+
+    Raises:
+        ValueError: If ``value`` is not an ``int`` (``bool`` excluded) or is below 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 class _UserRows:
     """A scorer over a fixed list of users: 'user' ``i`` is ``users[i]``.
 
@@ -110,12 +124,7 @@ def retrieve_and_rerank(
     """
     n_items = seen.shape[1]
     width = min(check_top_n(top_n), n_items)
-    if (
-        isinstance(candidates, bool)
-        or not isinstance(candidates, int)
-        or candidates < 1
-    ):
-        raise ValueError(f"candidates must be a positive integer, got {candidates!r}")
+    check_positive_int("candidates", candidates)
     retrieved, _ = _top_k_of_users(
         retrieval_scorer, users, seen, min(max(candidates, width), n_items)
     )

@@ -393,9 +393,6 @@ def evaluate_als(  # noqa: PLR0917 (Kedro node: one argument per input)
 def combine_ranking_metrics(**entries: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Gather every model's and baseline's entry into one ``ranking_metrics``.
 
-    Args:
-        **entries: One entry per model name, in report order.
-
     A pretrained model (NeuMF, whose entry names ``pretrained_from``) also gets
     ``seconds_to_best_with_pretraining``: the whole training time of the models
     it starts from plus its own time to its selected epoch, which is what

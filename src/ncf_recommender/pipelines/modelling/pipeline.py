@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from kedro.pipeline import Node, Pipeline, pipeline
 
 from ncf_recommender.pipelines.modelling.nodes import (
+    PRETRAINED_FROM,
     combine_ranking_metrics,
     evaluate_als,
     evaluate_most_popular,
@@ -45,7 +46,7 @@ MODELS: tuple[str, ...] = NCF_MODELS + SEQUENCE_MODELS
 BASELINES: tuple[str, ...] = ("most_popular", "als")
 #: Extra inputs of a model's training node: its pretrained models.
 PRETRAINED_INPUTS: Mapping[str, Mapping[str, str]] = {
-    "neumf": {"pretrained_gmf": "gmf_model", "pretrained_mlp": "mlp_model"},
+    "neumf": {f"pretrained_{name}": f"{name}_model" for name in PRETRAINED_FROM},
 }
 _SPLITS = ["train_interactions", "val_interactions", "test_interactions"]
 _SHARED_INPUTS = {*_SPLITS, "test_candidates", "user_mapping", "item_mapping"}
