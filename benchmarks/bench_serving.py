@@ -224,7 +224,7 @@ def _declare_sequence_models(root: Path) -> None:
     missing = {
         f"{name}_model": {
             "type": "tensorflow.TensorFlowModelDataset",
-            "filepath": f"data/06_models/{name}_model.keras",
+            "filepath": f"data/default/06_models/{name}_model.keras",
             "versioned": True,
             "load_args": {"compile": False, "safe_mode": True},
             "save_args": {"include_optimizer": False},
@@ -395,10 +395,10 @@ def serve_and_measure(project: Path, args: argparse.Namespace) -> dict[str, Any]
     try:
         info = httpx.get(f"{base}/model", timeout=10).json()
         users = pd.read_parquet(
-            project / "data" / "03_primary" / "user_mapping.parquet"
+            project / "data" / "default" / "03_primary" / "user_mapping.parquet"
         )
         items = pd.read_parquet(
-            project / "data" / "03_primary" / "item_mapping.parquet"
+            project / "data" / "default" / "03_primary" / "item_mapping.parquet"
         )
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
             handle.write("\n".join(users["user_id"].astype(str)))

@@ -12,10 +12,9 @@ A pretrained NeuMF (``--set neumf.model.pretrained=true``) first trains the GMF
 and MLP of the same seed with their current settings; its printed seconds
 include theirs.
 
-Prerequisite: ``bash ../shared/datasets/get_ml100k.sh data/01_raw``. The script
-first runs the ``data_processing`` pipeline of ``--env`` itself: the environments
-share the split's file paths, so a split left by another environment's run would
-otherwise be read in its place.
+Prerequisite: ``bash ../shared/datasets/get_ml100k.sh data/movielens/01_raw``. The
+script first runs the ``data_processing`` pipeline of ``--env`` itself, so the split
+it tunes on is the one the environment's current settings give.
 
 Usage::
 

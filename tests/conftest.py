@@ -20,17 +20,6 @@ settings.register_profile("project", deadline=None)
 settings.load_profile("project")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DATA_LAYERS = (
-    "01_raw",
-    "02_intermediate",
-    "03_primary",
-    "04_feature",
-    "05_model_input",
-    "06_models",
-    "07_model_output",
-    "08_reporting",
-)
-
 #: Size of the generated source for end-to-end tests: small enough for seconds per run.
 TEST_SOURCE = {"n_ratings": 60_000, "seed": 7}
 
@@ -51,8 +40,8 @@ def make_project_copy(dest: Path, source_args: dict | None = None) -> Path:
         PROJECT_ROOT / "conf", dest / "conf", ignore=shutil.ignore_patterns("local")
     )
     (dest / "conf" / "local").mkdir()
-    for layer in DATA_LAYERS:
-        (dest / "data" / layer).mkdir(parents=True)
+    # Runs write under data/<env>/<layer>; the datasets create those folders.
+    (dest / "data").mkdir()
     if source_args is not None:
         entry = {
             "type": "ncf_recommender.datasets.SyntheticRatingsDataset",

@@ -30,13 +30,13 @@ def _bootstrap():
 def test_missing_source_file_says_which_and_where(
     env, filename, where, monkeypatch, tmp_path
 ):
-    if (PROJECT / "data" / "01_raw" / filename).exists():
+    if (PROJECT / "data" / env / "01_raw" / filename).exists():
         pytest.skip(f"{filename} is present in this checkout")
     with KedroSession.create(project_path=PROJECT, env=env) as session:
         with pytest.raises(MissingSourceError) as info:
             session.run(pipeline_names=["data_processing"])
     message = str(info.value)
-    assert f"data/01_raw/{filename}" in message and where in message and env in message
+    assert f"data/{env}/01_raw/{filename}" in message and where in message and env in message
 
 
 def test_bad_parameter_fails_before_any_node_runs():

@@ -1,9 +1,13 @@
 """Project settings: hooks and configuration loading (wiring only)."""
 
+from ncf_recommender.config import EnvironmentConfigLoader
 from ncf_recommender.hooks import SourceFileHooks
 
 HOOKS = (SourceFileHooks(),)
 
+# Every environment reads and writes under its own data folder (data/<env>/...):
+# the loader fills ``globals:env`` and ``globals:data_root`` that the catalog uses.
+CONFIG_LOADER_CLASS = EnvironmentConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

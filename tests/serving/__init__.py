@@ -48,6 +48,11 @@ CATALOG: dict[str, Any] = {
         "versioned": True,
         "load_args": {"compile": False, "safe_mode": True},
     },
+    "{name}_model_info": {
+        "type": "json.JSONDataset",
+        "filepath": "data/06_models/{name}_model_info.json",
+        "versioned": True,
+    },
     "ranking_metrics": {
         "type": "json.JSONDataset",
         "filepath": "data/08_reporting/ranking_metrics.json",

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ncf_recommender.evaluation import Scorer
+from ncf_recommender.lineage import check_lineage
 from ncf_recommender.serving.data import ServingData
 from ncf_recommender.serving.online import Recommender
 from ncf_recommender.serving.ranking import Retrieval
@@ -289,10 +290,15 @@ def build_recommender(
         raise ValueError(
             f"cannot load {model_type.dataset!r} version {version!r}: {error}"
         ) from error
+    user_mapping = store.load(USER_MAPPING_DATASET)
+    item_mapping = store.load(ITEM_MAPPING_DATASET)
+    _check_model_lineage(
+        store, model_type.dataset, model_version, user_mapping, item_mapping
+    )
     data = ServingData.from_frames(
         store.load(INTERACTIONS_DATASET),
-        store.load(USER_MAPPING_DATASET),
-        store.load(ITEM_MAPPING_DATASET),
+        user_mapping,
+        item_mapping,
         settings.scoring_batch_size,
     )
     scorer = model_type.scorer_factory(loaded, data)
@@ -361,6 +367,41 @@ def load_retrieval(
     scorer = model_type.ranking_scorer(loaded, data)
     _probe_fit(scorer, data, model_type.name)
     return Retrieval(scorer, model_type.name, version, settings.candidates)
+
+
+def _check_model_lineage(
+    store: ArtifactStore,
+    dataset: str,
+    version: str | None,
+    user_mapping: Any,
+    item_mapping: Any,
+) -> None:
+    """Refuse a model trained with other id mappings than the ones served.
+
+    The modelling pipeline saves ``<model>_model_info`` with the model's own
+    version. A model saved without one (before the record existed, or outside
+    the pipeline) is served with a warning: only the size probe checks it.
+
+    Raises:
+        LineageError: If the stored fingerprint differs from the mappings'.
+    """
+    info_name = f"{dataset}_info"
+    info = None
+    if store.exists(info_name) and version is not None:
+        try:
+            info = store.load(info_name, version)
+        except Exception:  # noqa: BLE001  (that run saved no info record)
+            info = None
+    if info is None:
+        logger.warning(
+            "%s version %s has no %s record: cannot check that it was trained with "
+            "the served id mappings",
+            dataset,
+            version,
+            info_name,
+        )
+        return
+    check_lineage(info, user_mapping, item_mapping, model=dataset, version=version)
 
 
 def _probe_fit(scorer: Scorer, data: ServingData, name: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from kedro.config import OmegaConfigLoader
+from ncf_recommender.config import EnvironmentConfigLoader
 from kedro.io import DataCatalog
 
 from ncf_recommender.pipelines.data_processing.nodes import validate_schema
@@ -31,7 +31,7 @@ EXPECTED = pd.DataFrame(
 
 
 def _read(env: str, path: Path, runtime_params: dict | None = None) -> pd.DataFrame:
-    loader = OmegaConfigLoader(
+    loader = EnvironmentConfigLoader(
         conf_source=str(CONF),
         base_env="base",
         default_run_env=env,

@@ -26,7 +26,7 @@ def _keys(frame: pd.DataFrame) -> pd.Series:
 def test_session_run_writes_exact_examples_and_candidates(project_copy):
     with KedroSession.create(project_path=project_copy) as session:
         session.run(pipeline_names=["data_processing", "feature_engineering"])
-    model_input = project_copy / "data" / "05_model_input"
+    model_input = project_copy / "data" / "default" / "05_model_input"
     read = {
         name: pd.read_parquet(model_input / f"{name}.parquet")
         for name in (
@@ -39,7 +39,7 @@ def test_session_run_writes_exact_examples_and_candidates(project_copy):
         )
     }
     n_items = len(
-        pd.read_parquet(project_copy / "data" / "03_primary" / "item_mapping.parquet")
+        pd.read_parquet(project_copy / "data" / "default" / "03_primary" / "item_mapping.parquet")
     )
     train, examples = read["train_interactions"], read["training_examples"]
 

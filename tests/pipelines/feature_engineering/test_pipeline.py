@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from kedro.config import OmegaConfigLoader
+from ncf_recommender.config import EnvironmentConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
@@ -19,8 +19,8 @@ OUTPUTS = ("training_examples", "val_candidates", "test_candidates")
 
 
 @pytest.fixture(scope="module")
-def conf() -> OmegaConfigLoader:
-    return OmegaConfigLoader(
+def conf() -> EnvironmentConfigLoader:
+    return EnvironmentConfigLoader(
         conf_source=str(PROJECT / "conf"), base_env="base", default_run_env="base"
     )
 
@@ -112,5 +112,5 @@ def test_outputs_are_parquet_on_the_model_input_layer(conf):
     for name in OUTPUTS:
         entry = catalog[name]
         assert entry["type"] == "pandas.ParquetDataset"
-        assert entry["filepath"] == f"data/05_model_input/{name}.parquet"
+        assert entry["filepath"] == f"data/default/05_model_input/{name}.parquet"
         assert entry["metadata"]["kedro-viz"]["layer"] == "model_input"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from kedro.config import OmegaConfigLoader
+from ncf_recommender.config import EnvironmentConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
@@ -32,8 +32,8 @@ N_USERS, N_ITEMS, PER_USER, N_CANDIDATES = 120, 40, 12, 10
 
 
 @pytest.fixture(scope="module")
-def conf() -> OmegaConfigLoader:
-    return OmegaConfigLoader(
+def conf() -> EnvironmentConfigLoader:
+    return EnvironmentConfigLoader(
         conf_source=str(PROJECT / "conf"), base_env="base", default_run_env="base"
     )
 
@@ -96,7 +96,7 @@ def planted_splits() -> dict[str, pd.DataFrame]:
     }
 
 
-def small_parameters(conf: OmegaConfigLoader) -> dict[str, object]:
+def small_parameters(conf: EnvironmentConfigLoader) -> dict[str, object]:
     """The base parameters, shrunk to seconds, validated as a session would."""
     params = conf["parameters"]
     training = {
@@ -150,7 +150,7 @@ def small_parameters(conf: OmegaConfigLoader) -> dict[str, object]:
     return values
 
 
-def _catalog(conf: OmegaConfigLoader, tmp_path: Path) -> DataCatalog:
+def _catalog(conf: EnvironmentConfigLoader, tmp_path: Path) -> DataCatalog:
     """The real catalog entries of the outputs, written under ``tmp_path``."""
     entries = {}
     for name in modelling.create_pipeline().all_outputs():
@@ -271,7 +271,7 @@ def test_artifacts_are_versioned_catalog_entries(conf):
 
 @pytest.mark.parametrize("env", ["base", "movielens"])
 def test_parameters_of_each_environment_validate(env):
-    params = OmegaConfigLoader(
+    params = EnvironmentConfigLoader(
         conf_source=str(PROJECT / "conf"), base_env="base", default_run_env=env
     )["parameters"]
     TrainingParams.model_validate(params["training"])

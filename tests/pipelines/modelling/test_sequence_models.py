@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from kedro.config import OmegaConfigLoader
+from ncf_recommender.config import EnvironmentConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from pydantic import ValidationError
@@ -74,7 +74,7 @@ ENV = {"KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1", "TF_CPP_MIN_LOG_LEVE
 
 
 def _params(env: str = "base") -> dict:
-    return OmegaConfigLoader(
+    return EnvironmentConfigLoader(
         conf_source=str(PROJECT / "conf"), base_env="base", default_run_env=env
     )["parameters"]
 
@@ -111,13 +111,13 @@ def test_sequence_namespaces_reuse_one_template_with_their_own_outputs():
 
 
 def test_sequence_artifacts_are_versioned_safe_mode_keras_files():
-    catalog = OmegaConfigLoader(
+    catalog = EnvironmentConfigLoader(
         conf_source=str(PROJECT / "conf"), base_env="base", default_run_env="base"
     )["catalog"]
     for name in SEQUENCE:
         model = catalog[f"{name}_model"]
         assert model["type"] == "tensorflow.TensorFlowModelDataset"
-        assert model["filepath"] == f"data/06_models/{name}_model.keras"
+        assert model["filepath"] == f"data/default/06_models/{name}_model.keras"
         assert model["versioned"] is True and model["load_args"]["safe_mode"] is True
         history = catalog[f"{name}_training_history"]
         assert history["type"] == "pandas.CSVDataset" and history["versioned"] is True
@@ -364,7 +364,7 @@ def kedro_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _saved(project: Path, dataset: str, suffix: str) -> list[Path]:
-    folder = project / "data" / ("06_models" if suffix == "keras" else "08_reporting")
+    folder = project / "data" / "default" / ("06_models" if suffix == "keras" else "08_reporting")
     return sorted(folder.glob(f"{dataset}.{suffix}/*/{dataset}.{suffix}"))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from kedro.config import OmegaConfigLoader
+from ncf_recommender.config import EnvironmentConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
@@ -21,8 +21,8 @@ PROJECT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def conf() -> OmegaConfigLoader:
-    return OmegaConfigLoader(
+def conf() -> EnvironmentConfigLoader:
+    return EnvironmentConfigLoader(
         conf_source=str(PROJECT / "conf"), base_env="base", default_run_env="base"
     )
 
@@ -89,7 +89,7 @@ def test_every_plot_is_a_versioned_matplotlib_dataset_on_the_reporting_layer(con
         assert entry is not None, f"{name} has no catalog entry"
         assert entry["type"] == "matplotlib.MatplotlibDataset", name
         assert entry["versioned"] is True, name
-        assert entry["filepath"].startswith("data/08_reporting/"), name
+        assert entry["filepath"].startswith("data/default/08_reporting/"), name
         assert entry["metadata"]["kedro-viz"]["layer"] == "reporting", name
 
 

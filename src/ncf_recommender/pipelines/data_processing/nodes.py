@@ -28,6 +28,7 @@ from ncf_recommender.constants import (
 from ncf_recommender.pipelines.data_processing.params import (
     CleaningParams,
     KCoreParams,
+    MinimumDataParams,
     SourceParams,
 )
 
@@ -39,6 +40,10 @@ MIN_INTERACTIONS_FOR_HOLDOUT = 3
 
 class SchemaError(ValueError):
     """The source data lacks a column the pipeline needs."""
+
+
+class InsufficientDataError(ValueError):
+    """Too little data is left after cleaning and the k-core filter to train on."""
 
 
 def _parse_ids(values: pd.Series) -> tuple[pd.Series, int]:
@@ -285,6 +290,54 @@ def filter_k_core(
         final["items_out"],
     )
     return filtered, final
+
+
+def check_minimum_data(
+    ratings: pd.DataFrame, report: dict[str, Any], params: MinimumDataParams
+) -> pd.DataFrame:
+    """Stop the run when what is left cannot be trained or evaluated.
+
+    Args:
+        ratings: The ratings after cleaning and the k-core filter.
+        report: The final cleaning report (rows in, k-core settings).
+        params: The minimum numbers of test users and items.
+
+    Returns:
+        ``ratings``, unchanged, when they are enough.
+
+    Raises:
+        InsufficientDataError: If fewer users have a test item, or fewer items
+            are left, than ``params`` asks; the message says what is left and
+            which parameters to change.
+    """
+    per_user = ratings[USER_ID].value_counts()
+    users = len(per_user)
+    test_users = int((per_user >= MIN_INTERACTIONS_FOR_HOLDOUT).sum())
+    items = int(ratings[ITEM_ID].nunique())
+    if test_users >= params.test_users and items >= params.items:
+        return ratings
+    kcore = report.get("kcore", {})
+    k_user = kcore.get("min_user_interactions", 1)
+    k_item = kcore.get("min_item_interactions", 1)
+    left = (
+        f"{len(ratings):,} of {report.get('rows_in', len(ratings)):,} ratings "
+        f"({users:,} users, {items:,} items; {test_users:,} users with the "
+        f"{MIN_INTERACTIONS_FOR_HOLDOUT} interactions a test item needs)"
+    )
+    needs = (
+        f"training and evaluation need at least {params.test_users:,} such users "
+        f"(minimum_data.test_users) and {params.items:,} items (minimum_data.items)"
+    )
+    if k_user > 1 or k_item > 1:
+        raise InsufficientDataError(
+            f"k-core ({k_user}, {k_item}) left {left}; this sample is too sparse for "
+            f"a {max(k_user, k_item)}-core: lower kcore.min_user_interactions / "
+            f"kcore.min_item_interactions, or use the full file ({needs})"
+        )
+    raise InsufficientDataError(
+        f"cleaning left {left}; {needs}. Use a larger file, or check the "
+        "cleaning_report for what was dropped"
+    )
 
 
 def encode_ids(

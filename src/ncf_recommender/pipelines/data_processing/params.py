@@ -82,3 +82,22 @@ class KCoreParams(_Strict):
     min_user_interactions: int = Field(default=5, ge=1)
     min_item_interactions: int = Field(default=5, ge=1)
     max_rounds: int = Field(default=100, ge=1)
+
+
+class MinimumDataParams(_Strict):
+    """The least data that can still be trained and evaluated.
+
+    ``data_processing`` stops with an error that says what is left, and which
+    parameters to change, when the data after cleaning and the k-core filter
+    falls below either minimum.
+
+    Attributes:
+        test_users: Users with a held-out test item, i.e. with at least three
+            interactions (the leave-last-two split needs them).
+        items: Distinct items; the sampled metrics rank each test item among 99
+            stored negatives, so fewer than 100 items cannot be evaluated.
+    """
+
+    test_users: int = Field(default=10, ge=1)
+    items: int = Field(default=100, ge=2)
+

@@ -6,6 +6,7 @@ from kedro.pipeline import Node, Pipeline
 
 from ncf_recommender.pipelines.data_processing.nodes import (
     apply_implicit_threshold,
+    check_minimum_data,
     clean_ratings,
     encode_ids,
     filter_k_core,
@@ -51,8 +52,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="filter_k_core",
             ),
             Node(
+                check_minimum_data,
+                inputs=["filtered_ratings", "cleaning_report", "params:minimum_data"],
+                outputs="trainable_ratings",
+                name="check_minimum_data",
+            ),
+            Node(
                 encode_ids,
-                inputs="filtered_ratings",
+                inputs="trainable_ratings",
                 outputs=["interactions", "user_mapping", "item_mapping"],
                 name="encode_ids",
             ),

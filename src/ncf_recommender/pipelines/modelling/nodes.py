@@ -29,6 +29,7 @@ from ncf_recommender.evaluation import (
     interaction_matrix,
     table_indices,
 )
+from ncf_recommender.lineage import model_info
 from ncf_recommender.models.baselines import (
     DotProductScorer,
     MostPopularScorer,
@@ -519,3 +520,22 @@ def plot_model_comparison(ranking_metrics: dict[str, dict[str, Any]]) -> Figure:
         axes.grid(axis="y", alpha=0.3)
     panels[0].legend()
     return figure
+
+
+def describe_model(
+    model: Any, user_mapping: pd.DataFrame, item_mapping: pd.DataFrame
+) -> dict[str, Any]:
+    """The lineage record saved beside a trained model (``<model>_model_info``).
+
+    It is saved with the model's run version, so serving can check that the id
+    mappings it serves with are the ones the model was trained with.
+
+    Args:
+        model: The trained Keras model.
+        user_mapping: The user mapping it was trained with.
+        item_mapping: The item mapping it was trained with.
+
+    Returns:
+        The mappings' fingerprint and sizes, and the Keras model's name.
+    """
+    return {"keras_model": model.name, **model_info(user_mapping, item_mapping)}

@@ -23,6 +23,7 @@ from kedro.pipeline import Node, Pipeline, pipeline
 from ncf_recommender.pipelines.modelling.nodes import (
     PRETRAINED_FROM,
     combine_ranking_metrics,
+    describe_model,
     evaluate_als,
     evaluate_most_popular,
     evaluate_ncf_model,
@@ -98,6 +99,12 @@ def model_template(pretrained_inputs: Mapping[str, str] | None = None) -> Pipeli
                 name="train_model",
             ),
             Node(
+                describe_model,
+                inputs=["model", "user_mapping", "item_mapping"],
+                outputs="model_info",
+                name="describe_model",
+            ),
+            Node(
                 evaluate_ncf_model,
                 inputs=_EVALUATION_INPUTS,
                 outputs="metrics",
@@ -133,6 +140,12 @@ def sequence_template() -> Pipeline:
                 name="train_model",
             ),
             Node(
+                describe_model,
+                inputs=["model", "user_mapping", "item_mapping"],
+                outputs="model_info",
+                name="describe_model",
+            ),
+            Node(
                 evaluate_sequence_model,
                 inputs=_EVALUATION_INPUTS,
                 outputs="metrics",
@@ -162,6 +175,7 @@ def model_pipeline(name: str) -> Pipeline:
             "model": f"{name}_model",
             "training_history": f"{name}_training_history",
             "metrics": f"{name}_metrics",
+            "model_info": f"{name}_model_info",
         },
         parameters=_SHARED_SEQUENCE_PARAMS if sequence else _SHARED_PARAMS,
         tags=name,
