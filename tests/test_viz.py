@@ -23,8 +23,8 @@ import pytest
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog
 from matplotlib.figure import Figure
-from omegaconf import OmegaConf
 
+from ncf_recommender.config import EnvironmentConfigLoader
 from tests.conftest import make_project_copy
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -94,9 +94,9 @@ def _registered_pipelines() -> set[str]:
 
 def _save_one_plot(project: Path, name: str) -> None:
     """Save a figure through the catalog entry, so kedro-viz has a file to preview."""
-    config = OmegaConf.to_container(
-        OmegaConf.load(project / "conf/base/catalog_reporting.yml")
-    )
+    config = EnvironmentConfigLoader(
+        conf_source=str(project / "conf"), base_env="base", default_run_env="local"
+    )["catalog"]
     entry = dict(config[name], filepath=str(project / config[name]["filepath"]))
     figure = Figure()
     figure.add_subplot().plot([1, 2, 3])

@@ -235,6 +235,7 @@ def test_one_template_is_reused_per_model_type():
     for name in modelling.MODELS:
         nodes = pipeline.only_nodes_with_namespaces([name]).nodes
         assert sorted(node.name for node in nodes) == [
+            f"{name}.describe_model",
             f"{name}.evaluate_model",
             f"{name}.train_model",
         ]
@@ -246,9 +247,16 @@ def test_one_template_is_reused_per_model_type():
         )
         assert f"params:{name}.model" in train.inputs and shared in train.inputs
         assert f"{name}_model" in train.outputs
+        describe = next(n for n in nodes if n.name.endswith("describe_model"))
+        assert describe.inputs == [f"{name}_model", "user_mapping", "item_mapping"]
+        assert describe.outputs == [f"{name}_model_info"]
     neumf_train = pipeline.only_nodes("neumf.train_model").nodes[0]
     assert {"gmf_model", "mlp_model"} <= set(neumf_train.inputs)
-    assert pipeline.outputs() == {"learning_curves_plot", "model_comparison_plot"}
+    assert pipeline.outputs() == {
+        "learning_curves_plot",
+        "model_comparison_plot",
+        *(f"{name}_model_info" for name in modelling.MODELS),
+    }
 
 
 def test_artifacts_are_versioned_catalog_entries(conf):

@@ -88,6 +88,7 @@ def test_sequence_namespaces_reuse_one_template_with_their_own_outputs():
     for name in SEQUENCE:
         nodes = pipeline.only_nodes_with_tags(name).nodes
         assert sorted(node.name for node in nodes) == [
+            f"{name}.describe_model",
             f"{name}.evaluate_model",
             f"{name}.train_model",
         ]
@@ -364,7 +365,12 @@ def kedro_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _saved(project: Path, dataset: str, suffix: str) -> list[Path]:
-    folder = project / "data" / "default" / ("06_models" if suffix == "keras" else "08_reporting")
+    folder = (
+        project
+        / "data"
+        / "default"
+        / ("06_models" if suffix == "keras" else "08_reporting")
+    )
     return sorted(folder.glob(f"{dataset}.{suffix}/*/{dataset}.{suffix}"))
 
 

@@ -1,4 +1,4 @@
-"""The ``reporting`` pipeline: data and model plots for ``data/08_reporting``."""
+"""The ``reporting`` pipeline: data and model plots for ``data/<env>/08_reporting``."""
 
 from ncf_recommender.pipelines.reporting.pipeline import create_pipeline
 
