@@ -38,8 +38,9 @@ def _source(rows: list[tuple]) -> pd.DataFrame:
 
 
 def _clean(rows: list[tuple], **params) -> tuple[pd.DataFrame, dict]:
-    raw, report = validate_schema(_source(rows), SOURCE)
-    return clean_ratings(raw, report, CleaningParams(**params))
+    source = SourceParams(**{**SOURCE.model_dump(), **params})
+    raw, report = validate_schema(_source(rows), source)
+    return clean_ratings(raw, report, source)
 
 
 def _interactions(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
@@ -109,11 +110,16 @@ class TestCleanRatings:
         cleaned, report = _clean(rows)
         assert cleaned["item_id"].tolist() == ["i1"]
         assert report["rows_dropped"] == {
+            "wrong_field_count": 0,
+            "trailing_separator": 0,
+            "malformed_json": 0,
+            "header_line": 0,
             "missing_user_id": 1,
             "missing_item_id": 1,
             "missing_or_unparsable_rating": 2,
             "missing_or_unparsable_timestamp": 1,
             "rating_out_of_range": 2,
+            "timestamp_out_of_range": 0,
         }
         assert report["rows_in"] == len(rows)
         assert report["rows_after_cleaning"] + sum(
@@ -142,7 +148,7 @@ class TestCleanRatings:
     def test_does_not_mutate_input(self):
         raw, report = validate_schema(_source([("u", "i", 9.0, 1)]), SOURCE)
         before = raw.copy()
-        clean_ratings(raw, report, CleaningParams())
+        clean_ratings(raw, report, SOURCE)
         pd.testing.assert_frame_equal(raw, before)
 
     def test_implicit_threshold(self):
