@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ncf_recommender.constants import (
     INTERACTION_COLUMNS,
@@ -63,6 +65,7 @@ READER_REASONS = (
 _NOT_NAMES = frozenset(
     {"nan", "inf", "+inf", "-inf", "infinity", "null", "none", "na", "n/a"}
 )
+_NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_ :.\-]*$"
 
 
@@ -73,7 +76,7 @@ def _parse_ids(values: pd.Series) -> pd.Series:
 
 
 def _parse_numeric(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Parse ``values`` as finite numbers.
+    """Parse ``values`` as finite numbers (vectorised by pyarrow for text).
 
     Returns:
         The parsed float series (NaN where absent, unparsable or not finite), the
@@ -84,10 +87,23 @@ def _parse_numeric(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         missing = parsed.isna()
         infinite = ~missing & ~np.isfinite(parsed)
         return parsed.where(~infinite), missing, infinite
-    text = values.astype("str").str.strip()
-    missing = text.isna() | text.eq("")
-    parsed = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
+    text = pc.utf8_trim_whitespace(
+        pa.array(values.astype("str"), type=pa.large_string(), from_pandas=True)
+    )
+    missing = pc.fill_null(pc.equal(text, ""), True)
+    text = pc.if_else(missing, pa.scalar(None, text.type), text)
+    try:
+        numbers = pc.cast(text, pa.float64())
+    except pa.ArrowInvalid:  # some text is not a number: parse only what looks like one
+        numeric = pc.fill_null(pc.match_substring_regex(text, _NUMBER_PATTERN), False)
+        numbers = pc.cast(
+            pc.if_else(numeric, text, pa.scalar(None, text.type)), pa.float64()
+        )
+    parsed = pd.Series(
+        numbers.to_numpy(zero_copy_only=False), index=values.index, dtype="float64"
+    )
     parsed = parsed.where(np.isfinite(parsed))
+    missing = pd.Series(missing.to_numpy(zero_copy_only=False), index=values.index)
     return parsed, missing, parsed.isna() & ~missing
 
 
@@ -96,6 +112,26 @@ def _looks_like_name(values: pd.Series) -> pd.Series:
     text = values.astype("str").str.strip()
     return text.str.match(_NAME_PATTERN).fillna(False).astype(bool) & ~(
         text.str.lower().isin(_NOT_NAMES)
+    )
+
+
+def _header_lines(rows: pd.DataFrame, params: SourceParams) -> pd.Series:
+    """Which of ``rows`` (whose timestamp, and rating, did not parse) are headers.
+
+    A header line repeats the file's column names, or (header-less files) has a
+    name such as ``rating`` and ``unix_time`` where the rating and the timestamp
+    should be. A file without ratings has only the first test: a lone word in
+    the timestamp field is more likely a bad value than a header.
+    """
+    mapped = [column for column in params.columns.values() if column is not None]
+    repeats = pd.Series(True, index=rows.index)
+    for column in mapped:
+        repeats &= rows[column].astype("str").str.strip().eq(str(column))
+    if params.columns[RATING] is None:
+        return repeats
+    return repeats | (
+        _looks_like_name(rows[params.columns[TIMESTAMP]])
+        & _looks_like_name(rows[params.columns[RATING]])
     )
 
 
@@ -176,19 +212,16 @@ def validate_schema(
         candidates = stamp_bad
     header = pd.Series(False, index=source.index)
     if candidates.any():
-        rows = source.loc[candidates]
-        named = _looks_like_name(rows[params.columns[TIMESTAMP]])
-        if has_rating:
-            named &= _looks_like_name(rows[params.columns[RATING]])
-        header.loc[candidates] = named.to_numpy()
+        header.loc[candidates] = _header_lines(
+            source.loc[candidates], params
+        ).to_numpy()
     data = ~header.to_numpy()
     user = _parse_ids(source[params.columns[USER_ID]])[data]
     item = _parse_ids(source[params.columns[ITEM_ID]])[data]
     rating, stamp = rating[data], stamp[data]
     in_ms = (stamp >= MS_THRESHOLD) & (stamp < MAX_TIMESTAMP_MS)
-    in_other_unit = (
-        in_ms if params.timestamp_unit == "s" else stamp.notna() & ~in_ms
-    ).sum()
+    in_seconds = (stamp >= 0) & (stamp < MS_THRESHOLD)
+    in_other_unit = (in_ms if params.timestamp_unit == "s" else in_seconds).sum()
     stamp = stamp.where(~in_ms, np.floor(stamp / 1000.0)).round()
     # beyond int64 (absurd values): unparsable rather than an overflow
     too_big = stamp.abs() >= 2.0**62
