@@ -311,8 +311,14 @@ def clean_ratings(
     order = np.argsort(valid_stamps, kind="stable")
     latest = np.ones(len(valid), dtype=bool)
     latest[order] = ~pd.Series(pair[order]).duplicated(keep="last").to_numpy()
+    # exact repeats, looked for only among the pairs that occur more than once
+    repeated = np.isin(pair, pair[~latest])
     exact = pd.DataFrame(
-        {"pair": pair, RATING: valid[RATING].to_numpy(), TIMESTAMP: valid_stamps}
+        {
+            "pair": pair[repeated],
+            RATING: valid[RATING].to_numpy()[repeated],
+            TIMESTAMP: valid_stamps[repeated],
+        }
     ).duplicated()
     cleaned = valid.loc[latest].astype({TIMESTAMP: "int64", RATING: "float64"})
     report = {
