@@ -90,6 +90,12 @@ class TestDelimited:
         ).load()
         assert frame.to_dict("list") == {"user_id": ["1"], "time": ["965779200"]}
 
+    def test_a_byte_order_mark_is_not_part_of_the_first_name(self, tmp_path):
+        path = tmp_path / "i.tsv"
+        path.write_bytes("\ufeffuser_id\titem_id\ttime\n1\t2\t3\n".encode())
+        frame = DelimitedRatingsDataset(filepath=str(path), sep="\t").load()
+        assert list(frame.columns) == ["user_id", "item_id", "time"]
+
     def test_unknown_column_names_the_columns_there(self, tmp_path):
         path = tmp_path / "i.tsv"
         path.write_text("user_id\titem_id\ttime\n1\t2\t3\n")

@@ -275,7 +275,7 @@ class DelimitedRatingsDataset(_RatingsFileDataset):
 
     _FORMAT = "delimited"
 
-    def __init__(  # noqa: PLR0913 - keyword-only catalog arguments
+    def __init__(
         self,
         *,
         filepath: str,
@@ -291,7 +291,8 @@ class DelimitedRatingsDataset(_RatingsFileDataset):
         """Configure the reader.
 
         Args:
-            filepath: Local path of the file (``.gz`` is decompressed).
+            filepath: Local path of the file (``.gz`` is decompressed); a
+                UTF-8 byte-order mark is ignored.
             sep: Field separator (one character; ``"\\t"`` for TSV).
             header: Whether the first line names the columns.
             column_names: Names of all fields of a header-less file, in order.
@@ -411,7 +412,7 @@ class DelimitedRatingsDataset(_RatingsFileDataset):
 
     def _names(self, first: bytes) -> list[str]:
         """All field names, plus a placeholder when every line ends with ``sep``."""
-        line = first.decode("utf-8", errors="replace").rstrip("\r\n")
+        line = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
         if self._header:
             names = [name.strip().strip('"') for name in line.split(self._sep)]
             if len(names) > 1 and names[-1] == "":
