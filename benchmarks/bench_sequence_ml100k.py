@@ -57,10 +57,7 @@ from ncf_recommender.pipelines.data_processing.nodes import (
     split_leave_last_two,
     validate_schema,
 )
-from ncf_recommender.pipelines.data_processing.params import (
-    CleaningParams,
-    SourceParams,
-)
+from ncf_recommender.pipelines.data_processing.params import SourceParams
 from ncf_recommender.sampling import sample_eval_candidates
 from ncf_recommender.sequence_training import (
     SequenceTrainingParams,
@@ -86,10 +83,9 @@ def load_split(data_dir: Path) -> dict[str, Any]:
         ``train``, ``val``, ``test``, ``interactions`` frames, ``n_users``, ``n_items``.
     """
     source = pd.read_csv(data_dir / "ml-100k.inter", sep="\t")
-    raw, report = validate_schema(
-        source, SourceParams(name="ml-100k", columns=ML100K_COLUMNS)
-    )
-    cleaned, _ = clean_ratings(raw, report, CleaningParams())
+    params = SourceParams(name="ml-100k", columns=ML100K_COLUMNS)
+    raw, report = validate_schema(source, params)
+    cleaned, _ = clean_ratings(raw, report, params)
     interactions, users, items = encode_ids(cleaned)
     train, val, test = split_leave_last_two(interactions)
     return {

@@ -25,6 +25,12 @@ def _bootstrap():
         ("amazon-2018", "Electronics_5.json.gz", "nijianmo.github.io"),
         ("amazon-2023", "Electronics.jsonl", "amazon-reviews-2023"),
         ("movielens", "ml-100k.inter", "get_ml100k.sh"),
+        ("amazon-2014-reviews", "reviews_Electronics_5.json.gz", "jmcauley.ucsd.edu"),
+        (
+            "amazon-grocery",
+            "grocery-2014-5core/interactions.tsv",
+            "shared/datasets/amazon",
+        ),
     ],
 )
 def test_missing_source_file_says_which_and_where(
@@ -36,7 +42,11 @@ def test_missing_source_file_says_which_and_where(
         with pytest.raises(MissingSourceError) as info:
             session.run(pipeline_names=["data_processing"])
     message = str(info.value)
-    assert f"data/{env}/01_raw/{filename}" in message and where in message and env in message
+    assert (
+        f"data/{env}/01_raw/{filename}" in message
+        and where in message
+        and env in message
+    )
 
 
 def test_bad_parameter_fails_before_any_node_runs():

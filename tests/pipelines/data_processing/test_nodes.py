@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ncf_recommender.pipelines.data_processing.nodes import (
     SchemaError,
+    TruncatedDataError,
     apply_implicit_threshold,
     clean_ratings,
     encode_ids,
@@ -38,8 +39,9 @@ def _source(rows: list[tuple]) -> pd.DataFrame:
 
 
 def _clean(rows: list[tuple], **params) -> tuple[pd.DataFrame, dict]:
-    raw, report = validate_schema(_source(rows), SOURCE)
-    return clean_ratings(raw, report, CleaningParams(**params))
+    source = SourceParams(**{**SOURCE.model_dump(), **params})
+    raw, report = validate_schema(_source(rows), source)
+    return clean_ratings(raw, report, source)
 
 
 def _interactions(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
@@ -109,11 +111,16 @@ class TestCleanRatings:
         cleaned, report = _clean(rows)
         assert cleaned["item_id"].tolist() == ["i1"]
         assert report["rows_dropped"] == {
+            "wrong_field_count": 0,
+            "trailing_separator": 0,
+            "malformed_json": 0,
+            "header_line": 0,
             "missing_user_id": 1,
             "missing_item_id": 1,
             "missing_or_unparsable_rating": 2,
             "missing_or_unparsable_timestamp": 1,
             "rating_out_of_range": 2,
+            "timestamp_out_of_range": 0,
         }
         assert report["rows_in"] == len(rows)
         assert report["rows_after_cleaning"] + sum(
@@ -142,7 +149,7 @@ class TestCleanRatings:
     def test_does_not_mutate_input(self):
         raw, report = validate_schema(_source([("u", "i", 9.0, 1)]), SOURCE)
         before = raw.copy()
-        clean_ratings(raw, report, CleaningParams())
+        clean_ratings(raw, report, SOURCE)
         pd.testing.assert_frame_equal(raw, before)
 
     def test_implicit_threshold(self):
@@ -283,3 +290,101 @@ def test_split_properties(interactions):
         test.set_index("user_idx")["timestamp"]
         >= val.set_index("user_idx")["timestamp"]
     ).all()
+
+
+class TestSourceParams:
+    def test_rating_range_is_checked_and_named(self):
+        with pytest.raises(ValueError, match=r"source\.rating_range"):
+            SourceParams(rating_range=(5.0, 1.0))
+
+    def test_the_old_cleaning_keys_say_where_the_scale_went(self):
+        with pytest.raises(
+            ValueError, match=r"cleaning\.min_rating.*source\.rating_range"
+        ):
+            CleaningParams(min_rating=0.5, max_rating=5.0)
+
+    def test_only_rating_may_be_absent(self):
+        with pytest.raises(ValueError, match=r"source\.columns\.timestamp is null"):
+            SourceParams(
+                columns={"user_id": 0, "item_id": 1, "rating": 2, "timestamp": None}
+            )
+
+    def test_implicit_rating_must_be_on_the_scale(self):
+        with pytest.raises(ValueError, match="implicit_rating"):
+            SourceParams(
+                columns={"user_id": 0, "item_id": 1, "rating": None, "timestamp": 2},
+                implicit_rating=0.0,
+            )
+
+
+class TestSourceQuirks:
+    def test_half_stars_follow_the_rating_range(self):
+        rows = [("u", "a", 0.5, 1), ("u", "b", 5.0, 2)]
+        _, amazon = _clean(rows)
+        kept, latest = _clean(rows, rating_range=(0.5, 5.0))
+        assert amazon["rows_dropped"]["rating_out_of_range"] == 1
+        assert latest["rows_dropped"]["rating_out_of_range"] == 0
+        assert kept["rating"].tolist() == [0.5, 5.0]
+
+    def test_timestamps_in_the_other_unit_are_converted_and_counted(self):
+        rows = [("u", "a", 5, 1_400_000_000), ("u", "b", 5, 1_400_000_000_999)]
+        seconds, report_s = _clean(rows)
+        millis, report_ms = _clean(rows, timestamp_unit="ms")
+        assert (
+            seconds["timestamp"].tolist()
+            == millis["timestamp"].tolist()
+            == [
+                1_400_000_000,
+                1_400_000_000,
+            ]
+        )
+        assert report_s["timestamps_in_other_unit"] == 1
+        assert report_ms["timestamps_in_other_unit"] == 1
+
+    def test_impossible_timestamps_are_dropped(self):
+        rows = [("u", "a", 5, -1), ("u", "b", 5, 10**15), ("u", "c", 5, "1e40")]
+        cleaned, report = _clean(rows)
+        assert cleaned.empty
+        assert report["rows_dropped"]["timestamp_out_of_range"] == 2
+        assert report["rows_dropped"]["missing_or_unparsable_timestamp"] == 1
+
+    def test_header_lines_are_counted_not_parsed(self):
+        rows = [
+            ("user", "asin", "rating", "unix_time"),
+            ("u", "i", 5, 1),
+            ("u", "j", "nan", "inf"),  # numbers that are not finite: not a header
+        ]
+        cleaned, report = _clean(rows)
+        assert report["rows_in"] == 3 and len(cleaned) == 1
+        assert report["rows_dropped"]["header_line"] == 1
+        assert report["rows_dropped"]["missing_or_unparsable_rating"] == 1
+
+    def test_a_file_without_ratings_gets_the_implicit_rating(self):
+        frame = pd.DataFrame({"u": ["1", "2"], "i": ["9", "9"], "t": ["5", "6"]})
+        params = SourceParams(
+            columns={"user_id": "u", "item_id": "i", "rating": None, "timestamp": "t"}
+        )
+        raw, _ = validate_schema(frame, params)
+        assert raw["rating"].tolist() == [1.0, 1.0]
+
+    def test_a_truncated_source_stops_unless_allowed(self):
+        source = _source([("u", "i", 5.0, 1)])
+        source.attrs["reader_report"] = {
+            "file": "data/01_raw/cut.json.gz",
+            "format": "json_lines",
+            "rows_read": 1,
+            "rows_rejected": {},
+            "examples": [],
+            "truncation": {
+                "compressed_bytes": 100,
+                "decompressed_bytes": 300,
+                "complete_records": 1,
+                "incomplete_tail_bytes": 20,
+            },
+        }
+        with pytest.raises(TruncatedDataError, match=r"cut\.json\.gz is truncated"):
+            validate_schema(source, SOURCE)
+        _, report = validate_schema(
+            source, SOURCE.model_copy(update={"allow_truncated": True})
+        )
+        assert report["truncation"]["complete_records"] == 1

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ncf_recommender.config import EnvironmentConfigLoader
 from kedro.io import DataCatalog
 
+from ncf_recommender.config import EnvironmentConfigLoader
 from ncf_recommender.pipelines.data_processing.nodes import validate_schema
 from ncf_recommender.pipelines.data_processing.params import SourceParams
 

@@ -39,7 +39,9 @@ def test_session_run_writes_exact_examples_and_candidates(project_copy):
         )
     }
     n_items = len(
-        pd.read_parquet(project_copy / "data" / "default" / "03_primary" / "item_mapping.parquet")
+        pd.read_parquet(
+            project_copy / "data" / "default" / "03_primary" / "item_mapping.parquet"
+        )
     )
     train, examples = read["train_interactions"], read["training_examples"]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ncf_recommender.config import EnvironmentConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from ncf_recommender.config import EnvironmentConfigLoader
 from ncf_recommender.pipelines.feature_engineering import create_pipeline
 from ncf_recommender.pipelines.feature_engineering.params import NegativeSamplingParams
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ncf_recommender.config import EnvironmentConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from pydantic import ValidationError
 
+from ncf_recommender.config import EnvironmentConfigLoader
 from ncf_recommender.pipelines.modelling import pipeline as modelling
 from ncf_recommender.pipelines.modelling.nodes import combine_ranking_metrics
 from ncf_recommender.pipelines.modelling.params import (

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from ncf_recommender.config import EnvironmentConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from pydantic import ValidationError
 
+from ncf_recommender.config import EnvironmentConfigLoader
 from ncf_recommender.constants import ITEM_IDX, TIMESTAMP, USER_IDX
 from ncf_recommender.models.sequences import (
     build_histories,

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ncf_recommender.config import EnvironmentConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from matplotlib.figure import Figure
 
+from ncf_recommender.config import EnvironmentConfigLoader
 from ncf_recommender.pipelines.reporting import pipeline as reporting
 from ncf_recommender.pipelines.reporting.nodes import ReportingParams
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ncf_recommender.constants import (
     INTERACTION_COLUMNS,
@@ -31,6 +33,7 @@ from ncf_recommender.pipelines.data_processing.params import (
     MinimumDataParams,
     SourceParams,
 )
+from ncf_recommender.readers import reader_report, truncation_message
 
 logger = logging.getLogger(__name__)
 
@@ -46,32 +49,108 @@ class InsufficientDataError(ValueError):
     """Too little data is left after cleaning and the k-core filter to train on."""
 
 
-def _parse_ids(values: pd.Series) -> tuple[pd.Series, int]:
-    """Ids as (Arrow-backed) strings without surrounding blanks.
+class TruncatedDataError(ValueError):
+    """The source file was cut short and ``source.allow_truncated`` is false."""
 
-    Returns:
-        The ids (NaN where absent or blank) and the number of absent ids.
-    """
+
+#: A timestamp at or above this (1e11: 5138 AD in seconds, 1973-03-03 in ms) is
+#: in milliseconds; below it, in seconds. Real review data (1995 on) is never near it.
+MS_THRESHOLD = 10**11
+#: A timestamp at or above this (1e14 ms: 5138 AD) is out of range in either unit.
+MAX_TIMESTAMP_MS = 10**14
+#: Reasons for which a row is rejected before its values are parsed: by the
+#: reader (see ``ncf_recommender.readers``) or as a header line.
+READER_REASONS = (
+    "wrong_field_count",
+    "trailing_separator",
+    "malformed_json",
+    "header_line",
+)
+#: Texts that parse as (non-finite) numbers or stand for "no value": never names.
+_NOT_NAMES = frozenset(
+    {"nan", "inf", "+inf", "-inf", "infinity", "null", "none", "na", "n/a"}
+)
+_NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_ :.\-]*$"
+
+
+def _parse_ids(values: pd.Series) -> pd.Series:
+    """Ids as (Arrow-backed) strings without surrounding blanks, NaN where absent."""
     ids = values.astype("str").str.strip()
-    ids = ids.where(ids.ne(""))
-    return ids, int(ids.isna().sum())
+    return ids.where(ids.ne(""))
 
 
-def _parse_numeric(values: pd.Series) -> tuple[pd.Series, int, int]:
-    """Parse ``values`` as numbers.
+def _parse_numeric(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse ``values`` as finite numbers (vectorised by pyarrow for text).
 
     Returns:
-        The parsed float series (NaN where absent or unparsable), the number of
-        missing values and the number of present but unparsable values.
+        The parsed float series (NaN where absent, unparsable or not finite), the
+        mask of missing values and the mask of present but unparsable values.
     """
     if pd.api.types.is_numeric_dtype(values):
         parsed = values.astype("float64")
-        return parsed, int(parsed.isna().sum()), 0
+        missing = parsed.isna()
+        infinite = ~missing & ~np.isfinite(parsed)
+        return parsed.where(~infinite), missing, infinite
+    text = pc.utf8_trim_whitespace(
+        pa.array(values.astype("str"), type=pa.large_string(), from_pandas=True)
+    )
+    missing = pc.fill_null(pc.equal(text, ""), True)
+    text = pc.if_else(missing, pa.scalar(None, text.type), text)
+    try:
+        numbers = pc.cast(text, pa.float64())
+    except pa.ArrowInvalid:  # some text is not a number: parse only what looks like one
+        numeric = pc.fill_null(pc.match_substring_regex(text, _NUMBER_PATTERN), False)
+        numbers = pc.cast(
+            pc.if_else(numeric, text, pa.scalar(None, text.type)), pa.float64()
+        )
+    parsed = pd.Series(
+        numbers.to_numpy(zero_copy_only=False), index=values.index, dtype="float64"
+    )
+    parsed = parsed.where(np.isfinite(parsed))
+    missing = pd.Series(missing.to_numpy(zero_copy_only=False), index=values.index)
+    return parsed, missing, parsed.isna() & ~missing
+
+
+def _looks_like_name(values: pd.Series) -> pd.Series:
+    """Whether each value is a column name such as ``rating`` or ``unix_time``."""
     text = values.astype("str").str.strip()
-    missing = text.isna() | text.eq("")
-    parsed = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
-    unparsable = parsed.isna() & ~missing
-    return parsed, int(missing.sum()), int(unparsable.sum())
+    return text.str.match(_NAME_PATTERN).fillna(False).astype(bool) & ~(
+        text.str.lower().isin(_NOT_NAMES)
+    )
+
+
+def _header_lines(rows: pd.DataFrame, params: SourceParams) -> pd.Series:
+    """Which of ``rows`` (whose timestamp, and rating, did not parse) are headers.
+
+    A header line repeats the file's column names, or (header-less files) has a
+    name such as ``rating`` and ``unix_time`` where the rating and the timestamp
+    should be. A file without ratings has only the first test: a lone word in
+    the timestamp field is more likely a bad value than a header.
+    """
+    mapped = [column for column in params.columns.values() if column is not None]
+    repeats = pd.Series(True, index=rows.index)
+    for column in mapped:
+        repeats &= rows[column].astype("str").str.strip().eq(str(column))
+    if params.columns[RATING] is None:
+        return repeats
+    return repeats | (
+        _looks_like_name(rows[params.columns[TIMESTAMP]])
+        & _looks_like_name(rows[params.columns[RATING]])
+    )
+
+
+def _check_truncation(reader: dict[str, Any], params: SourceParams) -> None:
+    truncation = reader["truncation"]
+    if truncation is None or params.allow_truncated:
+        return
+    raise TruncatedDataError(
+        truncation_message(str(reader["file"]), truncation)
+        + ". Download it again, or accept the "
+        f"{truncation['complete_records']:,} complete records (the cut is then "
+        "reported in the cleaning report) with source.allow_truncated: true in this "
+        "environment's parameters or --params source.allow_truncated=true."
+    )
 
 
 def validate_schema(
@@ -80,26 +159,41 @@ def validate_schema(
     """Select and rename the source columns into the ``raw_ratings`` schema.
 
     Values are parsed (ids to strings, rating to float, timestamp to unix
-    seconds) but no row is dropped here: absent or unparsable values become NA
-    and are counted, so the cleaning step can drop them with a reason.
+    seconds) but no data row is dropped here: absent or unparsable values become
+    NA and are counted, so the cleaning step can drop them with a reason. Header
+    lines (a rating and a timestamp that are both names, such as a header line in
+    a header-less file or repeated inside a file) are removed and counted. Rows
+    the reader rejected (``source.attrs["reader_report"]``) are counted too.
+
+    Timestamps: a value in ``[MS_THRESHOLD, MAX_TIMESTAMP_MS)`` is milliseconds
+    and is converted (floored) to seconds; below ``MS_THRESHOLD`` it is seconds.
+    Rows whose unit is not ``params.timestamp_unit`` are counted as
+    ``timestamps_in_other_unit``; values outside both ranges are kept for the
+    cleaning step to drop as ``timestamp_out_of_range``.
 
     Args:
-        source: The source file as read by its kedro-datasets reader.
-        params: Column mapping and timestamp unit of the source.
+        source: The source file as read by its reader.
+        params: Column mapping, timestamp unit and truncation rule of the source.
 
     Returns:
         ``raw_ratings`` (columns ``user_id``, ``item_id``, ``rating``,
-        ``timestamp``) and a parse report (rows in, missing and unparsable values
-        per column).
+        ``timestamp``) and a parse report (rows in, rows rejected before parsing
+        per reason, missing and unparsable values per column, timestamps in the
+        other unit, the file's truncation if any).
 
     Raises:
         SchemaError: If a mapped column is absent from the source; the message
             names it and lists the columns that are there.
+        TruncatedDataError: If the reader found the file cut short and
+            ``params.allow_truncated`` is false; the message names the file and
+            where its stream broke.
     """
+    reader = reader_report(source)
+    _check_truncation(reader, params)
     absent = {
         target: column
         for target, column in params.columns.items()
-        if column not in source.columns
+        if column is not None and column not in source.columns
     }
     if absent:
         raise SchemaError(
@@ -110,64 +204,103 @@ def validate_schema(
             + f"; it has {list(source.columns)}. Fix 'source.columns' in the parameters "
             "of this environment."
         )
-    user, user_missing = _parse_ids(source[params.columns[USER_ID]])
-    item, item_missing = _parse_ids(source[params.columns[ITEM_ID]])
-    rating, rating_missing, rating_bad = _parse_numeric(source[params.columns[RATING]])
+    has_rating = params.columns[RATING] is not None
     stamp, stamp_missing, stamp_bad = _parse_numeric(source[params.columns[TIMESTAMP]])
-    if params.timestamp_unit == "ms":
-        stamp = np.floor(stamp / 1000.0)
+    if has_rating:
+        rating, rating_missing, rating_bad = _parse_numeric(
+            source[params.columns[RATING]]
+        )
+        candidates = stamp_bad & rating_bad
+    else:
+        rating = pd.Series(params.implicit_rating, index=source.index, dtype="float64")
+        rating_missing = rating_bad = pd.Series(False, index=source.index)
+        candidates = stamp_bad
+    header = pd.Series(False, index=source.index)
+    if candidates.any():
+        header.loc[candidates] = _header_lines(
+            source.loc[candidates], params
+        ).to_numpy()
+    data = ~header.to_numpy()
+    user = _parse_ids(source[params.columns[USER_ID]])[data]
+    item = _parse_ids(source[params.columns[ITEM_ID]])[data]
+    rating, stamp = rating[data], stamp[data]
+    in_ms = (stamp >= MS_THRESHOLD) & (stamp < MAX_TIMESTAMP_MS)
+    in_seconds = (stamp >= 0) & (stamp < MS_THRESHOLD)
+    in_other_unit = (in_ms if params.timestamp_unit == "s" else in_seconds).sum()
+    stamp = stamp.where(~in_ms, np.floor(stamp / 1000.0)).round()
+    # beyond int64 (absurd values): unparsable rather than an overflow
+    too_big = stamp.abs() >= 2.0**62
     raw = pd.DataFrame(
         {
             USER_ID: user.array,
             ITEM_ID: item.array,
             RATING: rating.to_numpy(),
-            TIMESTAMP: stamp.round().astype("Int64").to_numpy(),
+            TIMESTAMP: stamp.where(~too_big).astype("Int64").to_numpy(),
         }
     )
+    rejected = {reason: 0 for reason in READER_REASONS}
+    rejected.update(reader["rows_rejected"])
+    rejected["header_line"] += int(header.sum())
     report = {
         "source": params.name,
-        "rows_in": len(raw),
+        "file": reader["file"],
+        "format": reader["format"],
+        "rows_in": len(source) + sum(reader["rows_rejected"].values()),
+        "rows_rejected_before_parsing": rejected,
+        "rejected_examples": reader["examples"],
         "missing": {
-            USER_ID: user_missing,
-            ITEM_ID: item_missing,
-            RATING: rating_missing,
-            TIMESTAMP: stamp_missing,
+            USER_ID: int(user.isna().sum()),
+            ITEM_ID: int(item.isna().sum()),
+            RATING: int(rating_missing[data].sum()),
+            TIMESTAMP: int(stamp_missing[data].sum()),
         },
-        "unparsable": {RATING: rating_bad, TIMESTAMP: stamp_bad},
+        "unparsable": {
+            RATING: int(rating_bad[data].sum()),
+            TIMESTAMP: int((stamp_bad[data] | too_big).sum()),
+        },
+        "timestamp_unit": params.timestamp_unit,
+        "timestamps_in_other_unit": int(in_other_unit),
+        "rating_range": list(params.rating_range),
+        "truncation": reader["truncation"],
     }
     return raw, report
 
 
 def clean_ratings(
-    raw_ratings: pd.DataFrame, parse_report: dict[str, Any], params: CleaningParams
+    raw_ratings: pd.DataFrame, parse_report: dict[str, Any], params: SourceParams
 ) -> tuple[pd.DataFrame, dict]:
     """Drop unusable rows and collapse duplicate (user, item) pairs to the latest.
 
     Each dropped row is counted under the first reason that applies, in this
     order: missing user, missing item, missing or unparsable rating, missing or
-    unparsable timestamp, rating out of range. Duplicates keep the row with the
-    latest timestamp (the later source row on equal timestamps). Source row
+    unparsable timestamp, rating outside ``params.rating_range``, timestamp out
+    of range (negative, or 5138 AD and later). The rows rejected before parsing
+    (``parse_report["rows_rejected_before_parsing"]``) head the same
+    ``rows_dropped`` count. Duplicates keep the row with the latest timestamp
+    (the later source row on equal timestamps); ``exact_duplicates`` says how
+    many of the collapsed rows repeated another row in every column. Source row
     order is preserved.
 
     Args:
         raw_ratings: Output of :func:`validate_schema`.
         parse_report: Its parse report, extended into the cleaning report.
-        params: Valid rating range.
+        params: The source's rating scale (``rating_range``).
 
     Returns:
         The cleaned ratings and the cleaning report so far.
     """
     _require_columns(raw_ratings, RAW_COLUMNS, "raw_ratings")
+    low, high = params.rating_range
+    stamps = raw_ratings[TIMESTAMP]
     reasons = {
         "missing_user_id": raw_ratings[USER_ID].isna(),
         "missing_item_id": raw_ratings[ITEM_ID].isna(),
         "missing_or_unparsable_rating": raw_ratings[RATING].isna(),
-        "missing_or_unparsable_timestamp": raw_ratings[TIMESTAMP].isna(),
-        "rating_out_of_range": ~raw_ratings[RATING].between(
-            params.min_rating, params.max_rating
-        ),
+        "missing_or_unparsable_timestamp": stamps.isna(),
+        "rating_out_of_range": ~raw_ratings[RATING].between(low, high),
+        "timestamp_out_of_range": (stamps < 0) | (stamps >= MS_THRESHOLD),
     }
-    dropped: dict[str, int] = {}
+    dropped: dict[str, int] = dict(parse_report.get("rows_rejected_before_parsing", {}))
     keep = pd.Series(True, index=raw_ratings.index)
     for reason, bad in reasons.items():
         hit = keep & bad.fillna(False).astype(bool)
@@ -179,23 +312,43 @@ def clean_ratings(
     users, _ = pd.factorize(valid[USER_ID])
     items, item_ids = pd.factorize(valid[ITEM_ID])
     pair = users.astype(np.int64) * max(len(item_ids), 1) + items
-    order = np.argsort(valid[TIMESTAMP].to_numpy(dtype=np.int64), kind="stable")
+    valid_stamps = valid[TIMESTAMP].to_numpy(dtype=np.int64)
+    order = np.argsort(valid_stamps, kind="stable")
     latest = np.ones(len(valid), dtype=bool)
     latest[order] = ~pd.Series(pair[order]).duplicated(keep="last").to_numpy()
+    # exact repeats, looked for only among the pairs that occur more than once
+    repeated = np.isin(pair, pair[~latest])
+    exact = pd.DataFrame(
+        {
+            "pair": pair[repeated],
+            RATING: valid[RATING].to_numpy()[repeated],
+            TIMESTAMP: valid_stamps[repeated],
+        }
+    ).duplicated()
     cleaned = valid.loc[latest].astype({TIMESTAMP: "int64", RATING: "float64"})
     report = {
-        **parse_report,
+        **{
+            key: value
+            for key, value in parse_report.items()
+            if key != "rows_rejected_before_parsing"  # now part of rows_dropped
+        },
         "rows_dropped": dropped,
         "duplicates_collapsed": len(valid) - len(cleaned),
+        "exact_duplicates": int(exact.sum()),
         "rows_after_cleaning": len(cleaned),
     }
     logger.info(
         "Cleaning kept %d of %d rows (dropped %s, %d duplicates collapsed)",
         len(cleaned),
-        len(raw_ratings),
-        dropped,
+        report["rows_in"],
+        {reason: count for reason, count in dropped.items() if count},
         report["duplicates_collapsed"],
     )
+    if report.get("truncation"):
+        logger.warning(
+            "The source was cut short; only its complete records were used: %s",
+            report["truncation"],
+        )
     return cleaned.reset_index(drop=True), report
 
 

@@ -7,11 +7,11 @@ with a message that names the key.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ncf_recommender.constants import RAW_COLUMNS
+from ncf_recommender.constants import RATING, RAW_COLUMNS
 
 
 class _Strict(BaseModel):
@@ -19,20 +19,35 @@ class _Strict(BaseModel):
 
 
 class SourceParams(_Strict):
-    """How the source file's columns map onto the ``raw_ratings`` schema.
+    """The source file: its columns, its timestamp unit and its rating scale.
 
     Attributes:
         name: Human-readable name of the source, written into the cleaning report.
         columns: Source column (name, or position for header-less files) for each
-            of ``user_id``, ``item_id``, ``rating`` and ``timestamp``.
-        timestamp_unit: Unit of the source timestamps; ``ms`` is converted to seconds.
+            of ``user_id``, ``item_id``, ``rating`` and ``timestamp``; ``rating``
+            may be ``null`` for a file without ratings (every row is then an
+            implicit positive rated ``implicit_rating``).
+        timestamp_unit: The unit the source's timestamps are expected in
+            (``s`` or ``ms``). Whatever it says, a value in
+            ``[MS_THRESHOLD, MAX_TIMESTAMP_MS)`` is taken as milliseconds and one
+            below ``MS_THRESHOLD`` as seconds (see the README); values whose unit
+            differs from this one are converted and counted.
+        rating_range: Smallest and largest valid rating (inclusive): the source's
+            rating scale. Other ratings are dropped as ``rating_out_of_range``.
+        implicit_rating: The rating given to every row when ``columns.rating``
+            is ``null``; it must lie in ``rating_range``.
+        allow_truncated: Accept the complete records of a cut gzip (reported in
+            the cleaning report) instead of stopping the run.
     """
 
     name: str = "source"
-    columns: dict[str, str | int] = Field(
+    columns: dict[str, str | int | None] = Field(
         default_factory=lambda: {column: column for column in RAW_COLUMNS}
     )
     timestamp_unit: Literal["s", "ms"] = "s"
+    rating_range: tuple[float, float] = (1.0, 5.0)
+    implicit_rating: float = 1.0
+    allow_truncated: bool = False
 
     @model_validator(mode="after")
     def _check_columns(self) -> SourceParams:
@@ -43,31 +58,58 @@ class SourceParams(_Strict):
                 f"source.columns must map exactly {list(RAW_COLUMNS)}; "
                 f"missing {missing}, unknown {unknown}"
             )
+        absent = [
+            column
+            for column, source in self.columns.items()
+            if source is None and column != RATING
+        ]
+        if absent:
+            raise ValueError(
+                f"source.columns.{absent[0]} is null; only rating may be null "
+                "(a file without ratings)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_range(self) -> SourceParams:
+        low, high = self.rating_range
+        if low > high:
+            raise ValueError(
+                f"source.rating_range: the lower bound {low} is above the upper "
+                f"bound {high}"
+            )
+        if self.columns[RATING] is None and not low <= self.implicit_rating <= high:
+            raise ValueError(
+                f"source.implicit_rating {self.implicit_rating} lies outside "
+                f"source.rating_range {list(self.rating_range)}"
+            )
         return self
 
 
 class CleaningParams(_Strict):
     """Row-level cleaning rules.
 
+    The rating scale moved to ``source.rating_range`` (it belongs to the source).
+
     Attributes:
-        min_rating: Smallest valid rating (inclusive).
-        max_rating: Largest valid rating (inclusive).
         implicit_threshold: Keep only ratings ``>=`` this value as implicit
             positives; ``None`` keeps every interaction (the protocol default).
     """
 
-    min_rating: float = 1.0
-    max_rating: float = 5.0
     implicit_threshold: float | None = None
 
-    @model_validator(mode="after")
-    def _check_range(self) -> CleaningParams:
-        if self.min_rating > self.max_rating:
-            raise ValueError(
-                f"cleaning.min_rating ({self.min_rating}) is above "
-                f"cleaning.max_rating ({self.max_rating})"
-            )
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            moved = [key for key in ("min_rating", "max_rating") if key in data]
+            if moved:
+                raise ValueError(
+                    f"cleaning.{moved[0]} has moved: the rating scale belongs to the "
+                    "source; set source.rating_range: [min, max] instead (e.g. "
+                    "[1.0, 5.0] for Amazon, [0.5, 5.0] for MovieLens latest)"
+                )
+        return data
 
 
 class KCoreParams(_Strict):
@@ -100,4 +142,3 @@ class MinimumDataParams(_Strict):
 
     test_users: int = Field(default=10, ge=1)
     items: int = Field(default=100, ge=2)
-

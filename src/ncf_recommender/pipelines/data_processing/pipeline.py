@@ -27,7 +27,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 clean_ratings,
-                inputs=["raw_ratings", "parse_report", "params:cleaning"],
+                inputs=["raw_ratings", "parse_report", "params:source"],
                 outputs=["cleaned_ratings", "partial_cleaning_report"],
                 name="clean_ratings",
             ),
