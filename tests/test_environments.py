@@ -153,3 +153,27 @@ def test_the_real_head_runs_every_pipeline_under_a_2_core(tmp_path):
     top = pd.read_parquet(recommendations[0])
     mapping = pd.read_parquet(data / "03_primary" / "user_mapping.parquet")
     assert set(top["user_id"]) == set(mapping["user_id"])
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "folder"),
+    [
+        ("amazon-2014", None, "amazon-2014"),
+        (None, "movielens", "movielens"),
+        (None, None, DEFAULT_DATA_ENV),
+    ],
+)
+def test_serving_reads_the_environment_it_is_given(
+    tmp_path, monkeypatch, env, variable, folder
+):
+    from ncf_recommender.serving.loading import KEDRO_ENV_ENV, open_project  # noqa: PLC0415
+
+    project = make_project_copy(tmp_path)
+    if variable is None:
+        monkeypatch.delenv(KEDRO_ENV_ENV, raising=False)
+    else:
+        monkeypatch.setenv(KEDRO_ENV_ENV, variable)
+    store, _ = open_project(project, env)
+    for name in ("interactions", "user_mapping", "gmf_model", "ranking_metrics"):
+        path = Path(store.catalog.get(name)._describe()["filepath"])
+        assert path.is_relative_to(project / "data" / folder), (name, path)
