@@ -273,3 +273,20 @@ def test_only_incomplete_versions_reports_before_failing(tmp_path, caplog):
         with pytest.raises(DatasetError):
             reader.load()
     assert any("2020-01-02T00.00.00.000Z" in r.getMessage() for r in caplog.records)
+
+
+def test_every_versioned_catalog_entry_saves_atomically():
+    import yaml  # noqa: PLC0415
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    versioned = {}
+    for path in conf.glob("*/catalog*.yml"):
+        for name, entry in (yaml.safe_load(path.read_text()) or {}).items():
+            if isinstance(entry, dict) and entry.get("versioned"):
+                versioned[f"{path.parent.name}/{path.name}:{name}"] = entry["type"]
+    assert len(versioned) >= 20
+    assert {
+        where: kind
+        for where, kind in versioned.items()
+        if not kind.startswith("ncf_recommender.atomic.")
+    } == {}
