@@ -223,7 +223,7 @@ def _declare_sequence_models(root: Path) -> None:
         declared |= set(yaml.safe_load(path.read_text()) or {})
     missing = {
         f"{name}_model": {
-            "type": "tensorflow.TensorFlowModelDataset",
+            "type": "ncf_recommender.atomic.TensorFlowModelDataset",
             "filepath": f"data/default/06_models/{name}_model.keras",
             "versioned": True,
             "load_args": {"compile": False, "safe_mode": True},

@@ -43,7 +43,7 @@ CATALOG: dict[str, Any] = {
         "filepath": "data/03_primary/item_mapping.parquet",
     },
     "{name}_model": {
-        "type": "tensorflow.TensorFlowModelDataset",
+        "type": "ncf_recommender.atomic.TensorFlowModelDataset",
         "filepath": "data/06_models/{name}_model.keras",
         "versioned": True,
         "load_args": {"compile": False, "safe_mode": True},
@@ -54,7 +54,7 @@ CATALOG: dict[str, Any] = {
         "versioned": True,
     },
     "ranking_metrics": {
-        "type": "json.JSONDataset",
+        "type": "ncf_recommender.atomic.JSONDataset",
         "filepath": "data/08_reporting/ranking_metrics.json",
         "versioned": True,
     },

@@ -123,7 +123,7 @@ def test_post_answers_every_user_in_order(client, recommender):
         ({"user_ids": ["U001"], "top_n": 41}, "top_n must be at most 40"),
         ({"user_ids": "U001"}, "user_ids: Input should be a valid list"),
         ({"users": ["U001"]}, "users: Extra inputs are not permitted"),
-        ({}, "user_ids (or user_id) is required"),
+        ({}, "user_ids: Field required"),
     ],
 )
 def test_bad_post_is_422_with_a_readable_message(client, body, message):
@@ -193,6 +193,126 @@ def test_an_internal_error_is_a_500_and_the_server_keeps_answering():
     with TestClient(app, raise_server_exceptions=False) as broken:
         response = broken.get("/recommendations/U001")
         assert response.status_code == 500
-        assert response.json() == {"detail": "internal error: RuntimeError"}
+        assert response.json() == {
+            "detail": "internal server error (logged by the service)",
+            "errors": [],
+        }
+        assert "disk on fire" not in response.text
         assert broken.get("/recommendations/nobody").status_code == 200
         assert broken.get("/health").status_code == 200
+
+
+# --- contract: schema, errors, limits, access -------------------------------------
+
+
+def test_schema_states_the_limits_the_forms_and_the_error_bodies(client):
+    schema = client.get("/openapi.json").json()
+    get = schema["paths"]["/recommendations/{user_id}"]["get"]
+    top_n = next(p for p in get["parameters"] if p["name"] == "top_n")
+    assert top_n["schema"]["maximum"] == SETTINGS.max_top_n
+    assert all(p["name"] != "history" for p in get["parameters"])  # NCF model
+    post = schema["paths"]["/recommendations"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert [o["$ref"].rsplit("/", 1)[1] for o in body["oneOf"]] == [
+        "ManyUsersRequest",
+        "OneUserRequest",
+    ]
+    many = schema["components"]["schemas"]["ManyUsersRequest"]
+    assert many["properties"]["user_ids"]["maxItems"] == SETTINGS.max_users_per_request
+    assert many["properties"]["user_ids"]["items"]["maxLength"] == 256
+    assert "histories" not in many["properties"]
+    for code in ("404", "413", "422", "500"):
+        ref = post["responses"][code]["content"]["application/json"]["schema"]
+        assert ref["$ref"].endswith("/ErrorOut"), code
+    error = schema["components"]["schemas"]["ErrorOut"]["properties"]
+    assert error["detail"]["type"] == "string"
+    assert error["errors"]["type"] == "array"
+
+
+def test_422_bodies_match_the_declared_error_model(client):
+    body = client.get("/recommendations/U001?top_n=0").json()
+    assert isinstance(body["detail"], str)
+    assert body["errors"][0]["loc"] == ["query", "top_n"]
+    assert set(body["errors"][0]) == {"loc", "msg", "type"}
+    body = client.post("/recommendations", json={"user_ids": ["x" * 257]}).json()
+    assert "at most 256 characters" in body["detail"]
+
+
+def test_a_body_above_the_limit_is_413():
+    settings = ServingSettings(max_body_bytes=2048)
+    with TestClient(create_app(lambda: (make_recommender(), settings))) as small:
+        response = small.post("/recommendations", json={"user_ids": ["u" * 200] * 12})
+        assert response.status_code == 413
+        assert response.json() == {
+            "detail": "request body larger than 2048 bytes",
+            "errors": [],
+        }
+        assert small.post("/recommendations", json={"user_ids": ["U001"]}).is_success
+
+
+class _ValueErrorScorer(_BrokenScorer):
+    def score(self, users, items=None):
+        raise ValueError("secret path /srv/models/x.keras is corrupt")
+
+
+def test_a_value_error_inside_is_a_500_logged_and_not_leaked(caplog):
+    app = create_app(lambda: (make_recommender(scorer=_ValueErrorScorer()), SETTINGS))
+    with TestClient(app, raise_server_exceptions=False) as broken:
+        response = broken.get("/recommendations/U001")
+    assert response.status_code == 500
+    assert "secret" not in response.text and "ValueError" not in response.text
+    logged = [r for r in caplog.records if r.name == "ncf_recommender.serving.api"]
+    assert logged and logged[-1].exc_info is not None
+
+
+def test_api_key_protects_everything_but_health():
+    app = create_app(lambda: (make_recommender(), SETTINGS), api_key="s3cret")
+    with TestClient(app) as keyed:
+        assert keyed.get("/health").status_code == 200
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": "s3cret"},
+        ):
+            for response in (
+                keyed.get("/model", headers=headers),
+                keyed.get("/recommendations/U001", headers=headers),
+                keyed.post(
+                    "/recommendations", json={"user_id": "U001"}, headers=headers
+                ),
+            ):
+                assert response.status_code == 401
+                assert response.headers["www-authenticate"] == "Bearer"
+                assert "API key" in response.json()["detail"]
+        good = {"Authorization": "Bearer s3cret"}
+        assert keyed.get("/recommendations/U001", headers=good).status_code == 200
+        assert keyed.get("/model", headers=good).status_code == 200
+        schema = keyed.get("/openapi.json").json()
+        assert (
+            schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+        )
+
+
+def test_api_key_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("NCF_API_KEY", "from-env")
+    with TestClient(create_app(lambda: (make_recommender(), SETTINGS))) as keyed:
+        assert keyed.get("/model").status_code == 401
+        ok = keyed.get("/model", headers={"Authorization": "Bearer from-env"})
+        assert ok.status_code == 200
+
+
+def test_cors_is_off_unless_origins_are_configured(client, monkeypatch):
+    preflight = {
+        "Origin": "https://shop.example",
+        "Access-Control-Request-Method": "GET",
+    }
+    response = client.options("/recommendations/U001", headers=preflight)
+    assert "access-control-allow-origin" not in response.headers
+    monkeypatch.setenv("NCF_CORS_ORIGINS", "https://shop.example, https://b.example")
+    with TestClient(create_app(lambda: (make_recommender(), SETTINGS))) as cors:
+        response = cors.options("/recommendations/U001", headers=preflight)
+        assert response.headers["access-control-allow-origin"] == "https://shop.example"
+        other = cors.get(
+            "/recommendations/U001", headers={"Origin": "https://evil.example"}
+        )
+        assert "access-control-allow-origin" not in other.headers

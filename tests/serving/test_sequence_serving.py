@@ -327,12 +327,12 @@ def test_http_known_user_history_and_get_with_history(client, sasrec_recommender
     assert body["cold_start"] is False and body["history_used"] == 2
 
 
-def test_http_unknown_user_with_only_unknown_items_is_a_422_naming_them(client):
+def test_http_unknown_user_with_only_unknown_items_is_a_404_naming_them(client):
     response = client.post(
         "/recommendations",
         json={"user_ids": ["newcomer"], "histories": {"newcomer": ["x1", "x2"]}},
     )
-    assert response.status_code == 422
+    assert response.status_code == 404
     detail = response.json()["detail"]
     assert "'newcomer'" in detail and "'x1', 'x2'" in detail
 
@@ -340,10 +340,6 @@ def test_http_unknown_user_with_only_unknown_items_is_a_422_naming_them(client):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (
-            {"user_ids": ["U001"], "histories": {"U009": [item(1)]}},
-            "histories names user_id(s) ['U009'] that are not in user_ids",
-        ),
         (
             {"user_ids": ["U001"], "histories": {"U001": [item(i) for i in range(5)]}},
             "history of user_id 'U001' has 5 items; at most 4",
@@ -354,16 +350,27 @@ def test_http_unknown_user_with_only_unknown_items_is_a_422_naming_them(client):
         ),
         (
             {"user_id": "U001", "user_ids": ["U001"]},
-            "give either user_id (with history) or user_ids (with histories)",
+            "user_ids: Extra inputs are not permitted",
         ),
-        ({"user_ids": ["U001"], "history": [item(1)]}, "history needs user_id"),
-        ({"top_n": 3}, "user_ids (or user_id) is required"),
+        ({"user_ids": ["U001"], "history": [item(1)]}, "history: Extra inputs are not"),
+        ({"top_n": 3}, "user_ids: Field required"),
     ],
 )
 def test_http_bad_histories_are_422_with_a_readable_message(client, body, message):
     response = client.post("/recommendations", json=body)
     assert response.status_code == 422
     assert message in response.json()["detail"]
+
+
+def test_http_histories_of_users_not_requested_are_listed_not_read(client):
+    response = client.post(
+        "/recommendations",
+        json={"user_ids": ["U001"], "histories": {"U009": [item(1)]}, "top_n": 2},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ignored_histories"] == ["U009"]
+    assert body["results"][0]["history_used"] == 0
 
 
 def test_http_model_info_says_the_model_uses_histories(client):

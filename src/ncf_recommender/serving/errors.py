@@ -29,7 +29,15 @@ class UnknownUserError(LookupError):
         return str(self.args[0])
 
 
-class HistoryNotSupportedError(ValueError):
+class RequestError(ValueError):
+    """A request the service must refuse with a 422: the message says what is wrong.
+
+    The HTTP service maps this type (and only this one, besides validation
+    errors) to 422; any other exception is a 500.
+    """
+
+
+class HistoryNotSupportedError(RequestError):
     """A history was given to a model type that does not read one."""
 
     def __init__(self, model: str) -> None:
@@ -47,7 +55,11 @@ class HistoryNotSupportedError(ValueError):
 
 
 class UnusableHistoryError(ValueError):
-    """An unknown user's supplied history holds no item the model knows."""
+    """An unknown user's supplied history holds no item the model knows.
+
+    The HTTP service answers it with a 404 (nothing to recommend from: the user
+    and every item are unknown), as it does an unknown user without cold start.
+    """
 
     def __init__(self, user_id: str, item_ids: Sequence[str]) -> None:
         """Name the user and the ids.

@@ -111,6 +111,6 @@ def test_outputs_are_parquet_on_the_model_input_layer(conf):
     catalog = conf["catalog"]
     for name in OUTPUTS:
         entry = catalog[name]
-        assert entry["type"] == "pandas.ParquetDataset"
+        assert entry["type"] == "ncf_recommender.atomic.ParquetDataset"
         assert entry["filepath"] == f"data/default/05_model_input/{name}.parquet"
         assert entry["metadata"]["kedro-viz"]["layer"] == "model_input"

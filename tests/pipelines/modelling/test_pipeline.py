@@ -263,11 +263,11 @@ def test_artifacts_are_versioned_catalog_entries(conf):
     catalog = conf["catalog"]
     for name in modelling.MODELS:
         model = catalog[f"{name}_model"]
-        assert model["type"] == "tensorflow.TensorFlowModelDataset"
+        assert model["type"] == "ncf_recommender.atomic.TensorFlowModelDataset"
         assert model["filepath"].endswith(f"{name}_model.keras")
         assert model["load_args"]["safe_mode"] is True
         assert catalog[f"{name}_training_history"]["versioned"] is True
-    assert catalog["ranking_metrics"]["type"] == "json.JSONDataset"
+    assert catalog["ranking_metrics"]["type"] == "ncf_recommender.atomic.JSONDataset"
     for name in (
         "gmf_model",
         "ranking_metrics",

@@ -117,11 +117,14 @@ def test_sequence_artifacts_are_versioned_safe_mode_keras_files():
     )["catalog"]
     for name in SEQUENCE:
         model = catalog[f"{name}_model"]
-        assert model["type"] == "tensorflow.TensorFlowModelDataset"
+        assert model["type"] == "ncf_recommender.atomic.TensorFlowModelDataset"
         assert model["filepath"] == f"data/default/06_models/{name}_model.keras"
         assert model["versioned"] is True and model["load_args"]["safe_mode"] is True
         history = catalog[f"{name}_training_history"]
-        assert history["type"] == "pandas.CSVDataset" and history["versioned"] is True
+        assert (
+            history["type"] == "ncf_recommender.atomic.CSVDataset"
+            and history["versioned"] is True
+        )
 
 
 # --- parameters ----------------------------------------------------------------------

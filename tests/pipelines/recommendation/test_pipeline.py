@@ -139,7 +139,8 @@ def test_bad_parameter_names_the_key(frames, models):
 def test_catalog_declares_the_contract_dataset():
     catalog = yaml.safe_load((CONF / "catalog_recommendation.yml").read_text())
     entry = catalog["recommendations"]
-    assert entry["type"] == "pandas.ParquetDataset" and entry["versioned"] is True
+    assert entry["type"] == "ncf_recommender.atomic.ParquetDataset"
+    assert entry["versioned"] is True
     assert entry["metadata"]["kedro-viz"]["layer"] == "model_output"
     pipeline = create_pipeline()
     assert {

@@ -87,7 +87,7 @@ def test_every_plot_is_a_versioned_matplotlib_dataset_on_the_reporting_layer(con
     for name in reporting.create_pipeline().outputs():
         entry = entries.get(name)
         assert entry is not None, f"{name} has no catalog entry"
-        assert entry["type"] == "matplotlib.MatplotlibDataset", name
+        assert entry["type"] == "ncf_recommender.atomic.MatplotlibDataset", name
         assert entry["versioned"] is True, name
         assert entry["filepath"].startswith("data/default/08_reporting/"), name
         assert entry["metadata"]["kedro-viz"]["layer"] == "reporting", name
