@@ -126,18 +126,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _alive_workers(web_port: int) -> int:
+def _master_state(web_port: int) -> dict:
+    """The master's status (its web UI's JSON), empty while it is not up."""
     try:
         with urllib.request.urlopen(
             f"http://127.0.0.1:{web_port}/json/", timeout=2
-        ) as r:
-            return int(json.load(r).get("aliveworkers", 0))
+        ) as response:
+            return json.load(response)
     except OSError:
-        return 0
+        return {}
 
 
 @pytest.fixture
-def standalone_cluster(tmp_path) -> Iterator[str]:
+def standalone_cluster(tmp_path) -> Iterator[tuple[str, int]]:
     """A Spark standalone master and one worker on loopback; always shut down.
 
     The pip wheel of pyspark ships ``bin/spark-class`` but not
@@ -169,7 +170,7 @@ def standalone_cluster(tmp_path) -> Iterator[str]:
                 subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
             )
         deadline = time.monotonic() + 120
-        while _alive_workers(web) < 1:
+        while int(_master_state(web).get("aliveworkers", 0)) < 1:
             if time.monotonic() > deadline or any(
                 p.poll() is not None for p in processes
             ):
@@ -178,7 +179,7 @@ def standalone_cluster(tmp_path) -> Iterator[str]:
                     + "\n".join(p.read_text()[-2000:] for p in logs.iterdir())
                 )
             time.sleep(1)
-        yield url
+        yield url, web
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -193,8 +194,10 @@ def standalone_cluster(tmp_path) -> Iterator[str]:
 def test_data_processing_on_a_standalone_cluster(
     standalone_cluster, pandas_tables, tmp_path
 ):
+    (tmp_path / "project").mkdir()
     root = _project(tmp_path / "project")
-    params = f"spark_master={standalone_cluster},spark_driver_memory=1g"
+    url, web_port = standalone_cluster
+    params = f"spark_master={url},spark_driver_memory=1g"
     result = subprocess.run(
         [
             str(Path(sys.executable).with_name("kedro")),
@@ -211,5 +214,7 @@ def test_data_processing_on_a_standalone_cluster(
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert f"Spark session on {standalone_cluster}" in result.stdout + result.stderr
+    # The run was an application of this cluster, not a local session.
+    apps = _master_state(web_port).get("completedapps", [])
+    assert [app["name"] for app in apps] == ["ncf-recommender"]
     _assert_same_tables(pandas_tables, _tables(root, "@pandas"))
