@@ -10,14 +10,18 @@ from pyspark.sql import SparkSession
 
 #: Spark setting that names the cluster manager (``local[*]``, ``spark://host:7077``).
 MASTER_KEY = "spark.master"
+#: Settings that ``spark-submit`` decides (``--master``, ``--driver-memory``, ...):
+#: under ``spark-submit`` they are not taken from ``spark.yml``.
+SUBMIT_OWNED = (MASTER_KEY, "spark.driver.memory", "spark.submit.deployMode")
 
 
 def start_session(settings: dict[str, Any], *, app_name: str) -> SparkSession:
     """Create (or reuse) the SparkSession with ``settings`` from ``spark.yml``.
 
-    The Python workers run this interpreter unless ``spark.pyspark.python`` (or
-    ``PYSPARK_PYTHON``) is set, so local and loopback-cluster runs find the
-    project's packages.
+    Under ``spark-submit`` its own master, deploy mode and driver memory win
+    over ``spark.yml``. The Python workers run this interpreter unless
+    ``spark.pyspark.python`` (or ``PYSPARK_PYTHON``) is set, so local and
+    loopback-cluster runs find the project's packages.
 
     Args:
         settings: Spark settings, ``{"spark.master": "local[*]", ...}``.
@@ -29,7 +33,9 @@ def start_session(settings: dict[str, Any], *, app_name: str) -> SparkSession:
     Raises:
         ValueError: If ``spark.master`` is missing or empty.
     """
-    if not settings.get(MASTER_KEY):
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):  # launched by spark-submit
+        settings = {k: v for k, v in settings.items() if k not in SUBMIT_OWNED}
+    elif not settings.get(MASTER_KEY):
         raise ValueError(
             f"The 'spark' configuration (conf/<env>/spark.yml) lacks {MASTER_KEY!r}; "
             "set it to local[*] or a cluster URL such as spark://host:7077"
