@@ -481,6 +481,9 @@ def _spark_candidates(  # noqa: PLR0917 (private, one caller per split)
     """Stored negatives for the users of ``held_out``, drawn bucket by bucket."""
     n_items = int(item_mapping.count())
     n_negatives, eval_seed = params.eval_negatives, params.eval_seed
+    if n_items < 1:  # raise the shared sampler's error, as the pandas node does
+        empty = np.empty(0, dtype=np.int64)
+        sample_eval_candidates(empty, empty, empty, n_items, n_negatives, eval_seed)
     buckets = spark_params.buckets
     eval_users = held_out.select(USER_IDX).distinct()
     known = (
