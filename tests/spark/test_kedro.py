@@ -218,3 +218,20 @@ def test_data_processing_on_a_standalone_cluster(
     apps = _master_state(web_port).get("completedapps", [])
     assert [app["name"] for app in apps] == ["ncf-recommender"]
     _assert_same_tables(pandas_tables, _tables(root, "@pandas"))
+
+
+def test_whole_spark_run_trains_and_recommends_from_the_handover(spark, tmp_path):
+    """``--pipeline spark``: Spark data steps, then Keras, recommendation, reporting."""
+    root = _project(tmp_path)
+    bootstrap_project(root)
+    with KedroSession.create(
+        project_path=root, runtime_params={"spark_master": "local[2]"}
+    ) as session:
+        session.run(pipeline_names=["spark"])
+        catalog = session.load_context().catalog
+        metrics = catalog.load("ranking_metrics")
+        recommendations = catalog.load("recommendations")
+        users = catalog.load("user_mapping@pandas")
+    assert {"gmf", "mlp", "neumf"} <= set(metrics)
+    assert set(recommendations["user_id"]) <= set(users["user_id"])
+    assert len(recommendations) > 0
