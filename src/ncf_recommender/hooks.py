@@ -11,6 +11,7 @@ from kedro.pipeline import Pipeline
 logger = logging.getLogger(__name__)
 
 SOURCE_DATASET = "source_ratings"
+SPARK_SOURCE_DATASET = "spark_source_ratings"
 
 
 class MissingSourceError(FileNotFoundError):
@@ -24,25 +25,33 @@ class SourceFileHooks:
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
     ) -> None:
-        """Raise :class:`MissingSourceError` if ``source_ratings`` is needed and absent."""
-        if SOURCE_DATASET not in pipeline.inputs() or SOURCE_DATASET not in catalog:
-            return
-        if catalog.exists(SOURCE_DATASET):
-            return
-        dataset = catalog.get(SOURCE_DATASET)
-        described = getattr(dataset, "_describe", dict)()
-        filepath = described.get("filepath", "the configured path")
-        how_to_get = (
-            (getattr(dataset, "metadata", None) or {})
-            .get("ncf_recommender", {})
-            .get("how_to_get")
-        )
-        env = run_params.get("env") or "base"
-        raise MissingSourceError(
-            f"Source data file not found: {filepath} (dataset '{SOURCE_DATASET}', "
-            f"environment '{env}'). "
-            + (how_to_get or "Put the file there or point the catalog entry at it.")
-        )
+        """Raise :class:`MissingSourceError` if a source the run reads is absent.
+
+        The source is ``source_ratings``, or ``spark_source_ratings`` for the
+        Spark pipelines.
+        """
+        for name in (SOURCE_DATASET, SPARK_SOURCE_DATASET):
+            if name in pipeline.inputs() and name in catalog:
+                _check_source(name, run_params, catalog)
+
+
+def _check_source(name: str, run_params: dict[str, Any], catalog: Any) -> None:
+    if catalog.exists(name):
+        return
+    dataset = catalog.get(name)
+    described = getattr(dataset, "_describe", dict)()
+    filepath = described.get("filepath", "the configured path")
+    how_to_get = (
+        (getattr(dataset, "metadata", None) or {})
+        .get("ncf_recommender", {})
+        .get("how_to_get")
+    )
+    env = run_params.get("env") or "base"
+    raise MissingSourceError(
+        f"Source data file not found: {filepath} (dataset '{name}', "
+        f"environment '{env}'). "
+        + (how_to_get or "Put the file there or point the catalog entry at it.")
+    )
 
 
 #: Tag of the nodes that run on Spark (``ncf_recommender.spark.pipeline.SPARK_TAG``).
@@ -69,7 +78,7 @@ class SparkHooks:
         """Keep the config loader for :meth:`before_pipeline_run`."""
         self._config_loader = context.config_loader
 
-    @hook_impl
+    @hook_impl(tryfirst=True)  # before any hook that touches a Spark dataset
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
     ) -> None:

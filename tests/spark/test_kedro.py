@@ -235,3 +235,15 @@ def test_whole_spark_run_trains_and_recommends_from_the_handover(spark, tmp_path
     assert {"gmf", "mlp", "neumf"} <= set(metrics)
     assert set(recommendations["user_id"]) <= set(users["user_id"])
     assert len(recommendations) > 0
+
+
+def test_missing_spark_source_file_is_named_with_how_to_get_it(spark, tmp_path):
+    from ncf_recommender.hooks import MissingSourceError  # noqa: PLC0415
+
+    root = make_project_copy(tmp_path)
+    bootstrap_project(root)
+    with KedroSession.create(project_path=root, env="amazon-2014") as session:
+        with pytest.raises(MissingSourceError, match="spark_source_ratings") as error:
+            session.run(pipeline_names=["spark_data_processing"])
+    assert "ratings_Electronics.csv" in str(error.value)
+    assert "jmcauley.ucsd.edu" in str(error.value)
