@@ -26,6 +26,7 @@ from ncf_recommender.data.generator import (
     DEFAULT_N_RATINGS,
     ELECTRONICS_2014,
     ELECTRONICS_2014_5CORE_LIKE,
+    ELECTRONICS_2023,
     generate_ratings,
 )
 
@@ -33,6 +34,7 @@ from ncf_recommender.data.generator import (
 PRESETS: dict[str, dict[str, int]] = {
     "electronics_2014": ELECTRONICS_2014,
     "electronics_2014_5core_like": ELECTRONICS_2014_5CORE_LIKE,
+    "electronics_2023": ELECTRONICS_2023,
 }
 
 

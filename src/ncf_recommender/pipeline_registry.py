@@ -5,6 +5,10 @@ from __future__ import annotations
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
+#: Pipelines that run the data steps on Spark: they produce the same datasets as
+#: ``data_processing``, so they are run on their own, never inside ``__default__``.
+SPARK_PIPELINES = ("spark", "spark_data_processing")
+
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
@@ -13,5 +17,8 @@ def register_pipelines() -> dict[str, Pipeline]:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
     pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum(pipelines.values())
+    pipelines["__default__"] = sum(
+        (pipe for name, pipe in pipelines.items() if name not in SPARK_PIPELINES),
+        start=Pipeline([]),
+    )
     return pipelines

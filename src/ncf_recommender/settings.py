@@ -1,9 +1,9 @@
 """Project settings: hooks and configuration loading (wiring only)."""
 
 from ncf_recommender.config import EnvironmentConfigLoader
-from ncf_recommender.hooks import SourceFileHooks
+from ncf_recommender.hooks import SourceFileHooks, SparkHooks
 
-HOOKS = (SourceFileHooks(),)
+HOOKS = (SourceFileHooks(), SparkHooks())
 
 # Every environment reads and writes under its own data folder (data/<env>/...):
 # the loader fills ``globals:env`` and ``globals:data_root`` that the catalog uses.
@@ -11,4 +11,6 @@ CONFIG_LOADER_CLASS = EnvironmentConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # conf/<env>/spark.yml: settings of the SparkSession that SparkHooks starts.
+    "config_patterns": {"spark": ["spark*", "spark*/**"]},
 }

@@ -150,5 +150,7 @@ def test_recommendation_pipeline_uses_the_complete_version(project):
     squashed = _squash(output)
     assert _squash(str(interrupted)) in squashed, output
     assert "Skippingincompleteversionfolder" in squashed
-    summaries = list((root / "data" / "default" / "08_reporting").glob("recommendation_summary*"))
+    summaries = list(
+        (root / "data" / "default" / "08_reporting").glob("recommendation_summary*")
+    )
     assert summaries, output
