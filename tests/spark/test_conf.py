@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ncf_recommender.config import EnvironmentConfigLoader
 
+from ncf_recommender.config import EnvironmentConfigLoader
 from ncf_recommender.settings import CONFIG_LOADER_ARGS
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
