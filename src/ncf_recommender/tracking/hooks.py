@@ -257,7 +257,11 @@ class ExperimentTrackingHook(MlflowHook):
         for name, data in outputs.items():
             self._see_split(name, data)
             if name.endswith(_HISTORY_SUFFIX):
-                records = history_metrics(name.removesuffix(_HISTORY_SUFFIX), data)
+                try:
+                    records = history_metrics(name.removesuffix(_HISTORY_SUFFIX), data)
+                except KeyError as error:  # tracking never stops a training run
+                    logger.warning("MLflow: %s; its epochs are not logged", error)
+                    continue
                 self._log_metrics([Metric(k, v, 0, step) for k, v, step in records])
             elif name.endswith(_METRICS_SUFFIX) and isinstance(data, dict):
                 if "full" in data and "sampled" in data:
@@ -291,15 +295,16 @@ class ExperimentTrackingHook(MlflowHook):
         """Log the data fingerprint, then close the run."""
         if not self._is_mlflow_enabled:
             return
-        if all(name in self._splits for name in SPLITS):
+        try:
             fingerprint = split_fingerprint(self._splits)
+        except KeyError as error:
+            logger.info("MLflow: no data fingerprint (%s)", error)
+        else:
             self._client.log_batch(
                 self.run_id,
                 params=[Param(f"data.{k}", str(v)) for k, v in fingerprint.items()],
             )
             self._client.log_dict(self.run_id, fingerprint, "data_fingerprint.json")
-        else:
-            logger.info("MLflow: the run read no complete split; no data fingerprint")
         self._splits = {}
         super().after_pipeline_run(run_params, pipeline, catalog)
 
@@ -319,11 +324,11 @@ class ExperimentTrackingHook(MlflowHook):
     def _close_unfinished_runs(self) -> None:
         """End, as failed, a run this hook opened for a pipeline that never finished.
 
-        Kedro calls no ``on_pipeline_error`` for an error raised between
-        ``before_pipeline_run`` and the runner (another hook, parameter
-        validation); without this the next session in the same process would
-        log into that run, which kedro-mlflow takes for one opened by an
-        orchestrator. A run opened by anything else is left alone.
+        Kedro calls no ``on_pipeline_error`` for an error raised in a
+        ``before_pipeline_run`` or ``after_pipeline_run`` hook, so such a run
+        stays open; without this the next session in the same process would log
+        into it, which kedro-mlflow takes for a run opened by an orchestrator. A
+        run opened by anything else is left alone.
         """
         active = mlflow.active_run()
         while active is not None and active.info.run_id in self._opened:
