@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint serve viz jupyter constraints clean-data
+.PHONY: install run test lint serve viz jupyter mlflow constraints clean-data
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -36,6 +36,10 @@ viz: install
 
 jupyter: install
 	$(BIN)/kedro jupyter lab --no-browser
+
+MLFLOW_PORT ?= 5000
+mlflow: install  ## the MLflow UI on the project's tracking store (mlruns/; every kedro run is a run there)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host $(HOST) --port $(MLFLOW_PORT)
 
 constraints:  ## re-pin constraints.txt from the current environment
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^ncf.recommender' > constraints.txt

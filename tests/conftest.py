@@ -54,6 +54,20 @@ def make_project_copy(dest: Path, source_args: dict | None = None) -> Path:
     return dest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def mlflow_test_store(tmp_path_factory) -> str:
+    """Kedro sessions in tests track to a throw-away MLflow store, never the checkout's.
+
+    Every ``kedro run`` is tracked (``conf/base/mlflow.yml``); without this, tests
+    that run sessions on the checkout itself would write its ``mlruns/``. A test
+    that checks the default store unsets ``MLFLOW_TRACKING_URI`` itself.
+    """
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow').as_posix()}/mlflow.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        yield uri
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A private project copy with a small generated source."""

@@ -2,8 +2,11 @@
 
 from ncf_recommender.config import EnvironmentConfigLoader
 from ncf_recommender.hooks import SourceFileHooks, SparkHooks
+from ncf_recommender.tracking.hooks import ExperimentTrackingHook
 
-HOOKS = (SourceFileHooks(), SparkHooks())
+HOOKS = (SourceFileHooks(), SparkHooks(), ExperimentTrackingHook())
+# ExperimentTrackingHook is kedro-mlflow's hook for this project: not the plugin's own.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-mlflow")
 
 # Every environment reads and writes under its own data folder (data/<env>/...):
 # the loader fills ``globals:env`` and ``globals:data_root`` that the catalog uses.
