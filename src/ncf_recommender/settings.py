@@ -1,8 +1,8 @@
 """Project settings: hooks and configuration loading (wiring only)."""
 
-from ncf_recommender.hooks import SourceFileHooks
+from ncf_recommender.hooks import ModelSelectionHooks, SourceFileHooks
 
-HOOKS = (SourceFileHooks(),)
+HOOKS = (ModelSelectionHooks(), SourceFileHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

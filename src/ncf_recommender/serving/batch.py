@@ -158,11 +158,23 @@ def batch_recommendations(
         retrieval_scorer = model_type.ranking_scorer(_model(models, name), data)
         candidates = 1
         method = f"exact: {name} ranks all {data.n_items} items by its ranking scorer"
+    large = data.n_users * data.n_items > retrieval.exact_max_pairs
     if (
-        not model_type.exact_always
+        large
+        and not model_type.exact_always
         and name != retrieval.model
-        and data.n_users * data.n_items > retrieval.exact_max_pairs
+        and retrieval.model not in models
     ):
+        # A run that did not train the retrieval model (modelling.models).
+        logger.warning(
+            "recommendations: retrieval model %r was not trained in this run; %s "
+            "ranks all %d items for each of %d users exactly (slower)",
+            retrieval.model,
+            name,
+            data.n_items,
+            data.n_users,
+        )
+    elif large and not model_type.exact_always and name != retrieval.model:
         retrieval_model = _model(models, retrieval.model)
         retrieval_scorer = get_model_type(retrieval.model).ranking_scorer(
             retrieval_model, data
