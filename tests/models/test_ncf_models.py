@@ -142,6 +142,8 @@ def _predict_all(model: keras.Model) -> np.ndarray:
 def test_keras_scorer_equals_model_predict(model):
     scorer = KerasScorer(model, N_ITEMS, batch_size=16)
     assert scorer.fast and scorer.n_items == N_ITEMS
+    # Only GMF is a dot product; MLP-NCF and NeuMF run their tower per pair.
+    assert scorer.pairwise == (model.name != "gmf")
     expected = _predict_all(model)
     users = np.array([3, 0, 6, 3])
     np.testing.assert_allclose(scorer.score(users), expected[users], atol=1e-5)
@@ -161,7 +163,7 @@ def test_keras_scorer_falls_back_to_predict_for_other_models():
     out = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Add()([u, i]))
     other = _randomise(keras.Model({"user_idx": user, "item_idx": item}, out))
     scorer = KerasScorer(other, N_ITEMS, batch_size=10)
-    assert not scorer.fast
+    assert not scorer.fast and scorer.pairwise
     np.testing.assert_allclose(
         scorer.score(np.arange(N_USERS)), _predict_all(other), atol=1e-6
     )

@@ -161,6 +161,9 @@ class KerasScorer:
         batch_size: Upper bound on (user, item) pairs scored at once (at least
             one user's full row is always scored together).
         fast: Whether the numpy fast path is used.
+        pairwise: Whether scoring runs a network on every (user, item) pair
+            (MLP-NCF, NeuMF, unknown models) rather than one dot product per
+            user batch (GMF); evaluation may sample users for such models.
     """
 
     def __init__(
@@ -199,6 +202,9 @@ class KerasScorer:
             )
             self._fast = None
         self.fast = self._fast is not None
+        # A GMF is a dot product of a user and an item vector; an MLP tower (or
+        # the generic path) runs a network on every (user, item) pair.
+        self.pairwise = self._fast is None or self._fast.mlp_user_part is not None
 
     def _probe_agrees(self) -> bool:
         """Compare the fast path with the model on a few (user, item) pairs."""

@@ -14,6 +14,8 @@ from kedro.runner import SequentialRunner
 from pydantic import ValidationError
 
 from ncf_recommender.pipelines.modelling import pipeline as modelling
+from ncf_recommender.pipelines.modelling.nodes import full_ranking_users
+from ncf_recommender.pipelines.modelling.params import EvaluationParams
 from ncf_recommender.pipelines.modelling.selection import (
     MODELS,
     ModellingParams,
@@ -98,3 +100,19 @@ def test_an_unknown_model_stops_the_session_naming_it():
     ) as session:
         with pytest.raises(ValidationError, match="gmff"):
             session.load_context()
+
+
+class _Scorer:
+    def __init__(self, n_items: int, pairwise: bool | None) -> None:
+        self.n_items = n_items
+        if pairwise is not None:
+            self.pairwise = pairwise
+
+
+def test_only_pairwise_scorers_above_the_pair_budget_are_sampled():
+    budget = EvaluationParams(pairwise_max_pairs=1_000)
+    assert full_ranking_users(_Scorer(10, True), 100, budget) is None  # 1,000 pairs
+    assert full_ranking_users(_Scorer(10, True), 101, budget) == 100
+    assert full_ranking_users(_Scorer(10, False), 10**6, budget) is None
+    assert full_ranking_users(_Scorer(10, None), 10**6, budget) is None
+    assert full_ranking_users(_Scorer(10, True), 10**6, EvaluationParams()) is None

@@ -148,6 +148,13 @@ class EvaluationParams(_Strict):
         ks: Cut-offs of HR@K and NDCG@K.
         top_n: Length of the top-N lists for coverage and novelty.
         batch_size: Users scored per batch (``None``: automatic).
+        pairwise_max_pairs: Largest number of (user, item) pairs a model whose
+            score is not a dot product (MLP-NCF, NeuMF: every pair goes through
+            the tower) ranks in full; above it, the full ranking uses a seeded
+            sample of ``pairwise_max_pairs // n_items`` users, labelled
+            ``user_sample`` with standard errors. Dot-product and sequence
+            models always rank every user. ``None``: no limit.
+        sample_seed: Seed of that user sample.
     """
 
     ks: tuple[Annotated[int, Field(ge=1)], ...] = Field(
@@ -155,6 +162,8 @@ class EvaluationParams(_Strict):
     )
     top_n: int = Field(default=10, ge=1)
     batch_size: int | None = Field(default=None, ge=1)
+    pairwise_max_pairs: int | None = Field(default=None, ge=1)
+    sample_seed: int = Field(default=0, ge=0)
 
 
 class ALSParams(_Strict):
