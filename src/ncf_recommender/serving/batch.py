@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from ncf_recommender.constants import ITEM_ID, USER_ID
 from ncf_recommender.evaluation import Scorer, top_k
+from ncf_recommender.progress import progress
 from ncf_recommender.serving.data import ServingData
 from ncf_recommender.serving.ranking import (
     check_positive_int,
@@ -57,15 +58,25 @@ def top_n_all_users(
     width = min(check_top_n(top_n), n_items)
     check_positive_int("batch_users", batch_users)
     users = np.arange(n_users, dtype=np.int64)
-    if retrieval_scorer is None:
-        return top_k(scorer, users, seen, width)
     items_out = np.empty((n_users, width), dtype=np.int64)
     scores_out = np.empty((n_users, width), dtype=np.float64)
-    for start in range(0, n_users, batch_users):
-        part = slice(start, min(start + batch_users, n_users))
-        items_out[part], scores_out[part] = retrieve_and_rerank(
-            scorer, retrieval_scorer, users[part], seen, width, candidates=candidates
-        )
+    with progress("batch Top-N", n_users, unit="users") as advance:
+        for start in range(0, n_users, batch_users):
+            part = slice(start, min(start + batch_users, n_users))
+            if retrieval_scorer is None:
+                items_out[part], scores_out[part] = top_k(
+                    scorer, users[part], seen, width
+                )
+            else:
+                items_out[part], scores_out[part] = retrieve_and_rerank(
+                    scorer,
+                    retrieval_scorer,
+                    users[part],
+                    seen,
+                    width,
+                    candidates=candidates,
+                )
+            advance(part.stop - part.start)
     return items_out, scores_out
 
 

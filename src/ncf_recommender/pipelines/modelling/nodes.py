@@ -336,6 +336,9 @@ def _with_training(
     """
     for key in ("train_seconds", "seconds_to_best", "best_epoch", "epochs_run"):
         entry[key] = training_summary[key]
+    # Whether training ended on its epoch cap or time budget while validation
+    # still improved (absent from summaries written before this key existed).
+    entry["stopped_at_cap"] = bool(training_summary.get("stopped_at_cap", False))
     if "pretrained_from" in training_summary:
         entry["pretrained_from"] = list(training_summary["pretrained_from"])
     logger.info(

@@ -102,6 +102,7 @@ class TrainingParams(_Strict):
     steps_per_execution: int = Field(default=50, ge=1)
     eval_batch_size: int | None = Field(default=None, ge=1)
     max_validation_users: int | None = Field(default=None, ge=1)
+    max_train_seconds: float | None = Field(default=None, gt=0.0)
     seed: int = Field(default=42, ge=0)
 
     def with_overrides(self, overrides: TrainingOverrides) -> TrainingConfig:
@@ -138,6 +139,7 @@ class TrainingOverrides(_Strict):
     steps_per_execution: int | None = Field(default=None, ge=1)
     eval_batch_size: int | None = Field(default=None, ge=1)
     max_validation_users: int | None = Field(default=None, ge=1)
+    max_train_seconds: float | None = Field(default=None, gt=0.0)
     seed: int | None = Field(default=None, ge=0)
 
 
@@ -253,6 +255,9 @@ class SequenceTrainingSettings(_Strict):
         default=_SEQUENCE_DEFAULTS.max_validation_users, ge=1
     )
     jit_compile: bool = _SEQUENCE_DEFAULTS.jit_compile
+    max_train_seconds: float | None = Field(
+        default=_SEQUENCE_DEFAULTS.max_train_seconds, gt=0.0
+    )
     seed: int = Field(default=_SEQUENCE_DEFAULTS.seed, ge=0)
 
     def with_overrides(
@@ -293,6 +298,7 @@ class SequenceTrainingOverrides(_Strict):
     eval_batch_size: int | None = Field(default=None, ge=1)
     max_validation_users: int | None = Field(default=None, ge=1)
     jit_compile: bool | None = None
+    max_train_seconds: float | None = Field(default=None, gt=0.0)
     seed: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
