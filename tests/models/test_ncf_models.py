@@ -177,3 +177,18 @@ def test_keras_scorer_rejects_bad_indices(model):
         scorer.score(np.array([0]), np.array([[N_ITEMS]]))
     with pytest.raises(ValueError, match="items must be"):
         scorer.score(np.array([0, 1]), np.zeros((3, 2), dtype=int))
+
+
+def test_fast_sigmoid_gives_the_bits_of_the_masked_two_branch_formula():
+    from ncf_recommender.models.scorers import _sigmoid  # noqa: PLC0415
+
+    logits = np.random.default_rng(0).normal(0, 8, 100_000).astype(np.float32)
+    logits[:4] = [0.0, -0.0, 100.0, -100.0]
+    expected = np.empty_like(logits)
+    positive = logits >= 0
+    expected[positive] = 1.0 / (1.0 + np.exp(-logits[positive]))
+    exp = np.exp(logits[~positive])
+    expected[~positive] = exp / (1.0 + exp)
+    np.testing.assert_array_equal(
+        _sigmoid(logits).view(np.int32), expected.view(np.int32)
+    )
