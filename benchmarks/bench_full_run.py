@@ -185,6 +185,18 @@ def project_copy(dest: Path) -> Path:
     return dest
 
 
+def configured_parameters() -> dict[str, Any]:
+    """The parameters of ``--env synthetic-full`` as configured (no runtime params)."""
+    from kedro.config import OmegaConfigLoader  # noqa: PLC0415
+
+    loader = OmegaConfigLoader(
+        conf_source=str(ROOT / "conf"),
+        base_env="base",
+        default_run_env="synthetic-full",
+    )
+    return loader["parameters"]
+
+
 def scaled_params(
     scale: float, models: list[str] | None, extra: list[str]
 ) -> dict[str, Any]:
@@ -193,7 +205,11 @@ def scaled_params(
     for item in extra:
         key, _, value = item.partition("=")
         group, _, name = key.partition(".")
-        params.setdefault(group, {})[name] = json.loads(value)
+        if group not in params:
+            # Kedro merges runtime parameters into the environment's file, which
+            # then replaces conf/base's group as a whole: pass the whole group.
+            params[group] = dict(configured_parameters().get(group) or {})
+        params[group][name] = json.loads(value)
     if scale != 1:
         params["synthetic"] = {
             key: max(1, round(value * scale)) for key, value in FULL_SOURCE.items()
