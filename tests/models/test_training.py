@@ -19,6 +19,7 @@ from ncf_recommender.models.training import (
     TrainingConfig,
     _optimizer,
     _Selector,
+    _validation_subset,
     batched_dataset,
     learning_rate_schedule,
     seed_everything,
@@ -344,3 +345,15 @@ def test_stopping_on_patience_is_not_a_cap():
     assert (summary["stopped_at_cap"], summary["stop_reason"]) == (False, "patience")
     with pytest.raises(ValueError, match=r"training\.max_train_seconds"):
         TrainingConfig(max_train_seconds=0)
+
+
+def test_pairwise_models_validate_on_a_sample_capped_by_pairs():
+    users = np.arange(1000)
+    items = users % 7
+    config = TrainingConfig(max_validation_users=600, validation_max_pairs=4000)
+    kept, _ = _validation_subset(users, items, config, pairwise_items=40)
+    assert kept.size == 100  # 4,000 pairs / 40 items
+    assert _validation_subset(users, items, config)[0].size == 600  # a dot product
+    loose = TrainingConfig(max_validation_users=600, validation_max_pairs=10**9)
+    same = _validation_subset(users, items, loose, pairwise_items=40)[0]
+    np.testing.assert_array_equal(same, _validation_subset(users, items, config)[0])

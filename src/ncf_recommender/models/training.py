@@ -88,6 +88,10 @@ class TrainingConfig:
         eval_batch_size: Users scored per validation batch (``None``: automatic).
         max_validation_users: Rank only this many validation users (a seeded
             sample) per epoch; ``None`` uses all of them.
+        validation_max_pairs: For models that run a network on every (user,
+            item) pair (MLP-NCF, NeuMF), rank at most this many pairs per
+            validation: the sample is capped at ``validation_max_pairs //
+            n_items`` users; ``None``: no cap.
         max_train_seconds: Wall-clock budget: no new epoch starts once training
             and validation have taken this long; ``None``: no budget. Stopping
             on it, like reaching ``epochs`` before ``patience`` says stop, is
@@ -109,6 +113,7 @@ class TrainingConfig:
     steps_per_execution: int = 50
     eval_batch_size: int | None = None
     max_validation_users: int | None = None
+    validation_max_pairs: int | None = None
     max_train_seconds: float | None = None
     seed: int = 42
 
@@ -137,6 +142,11 @@ class TrainingConfig:
             )
         check_decay(self.decay_epochs, self.decay_floor)
         check_time_budget(self.max_train_seconds)
+        if self.validation_max_pairs is not None and self.validation_max_pairs < 1:
+            raise ValueError(
+                "training.validation_max_pairs must be >= 1 or null, "
+                f"got {self.validation_max_pairs!r}"
+            )
         if self.optimizer not in ("adam", "lazy_adam", "sgd"):
             raise ValueError(
                 "training.optimizer must be 'adam', 'lazy_adam' or 'sgd', "
@@ -571,10 +581,21 @@ class _Selector:
 
 
 def _validation_subset(
-    users: np.ndarray, items: np.ndarray, config: TrainingConfig
+    users: np.ndarray,
+    items: np.ndarray,
+    config: TrainingConfig,
+    pairwise_items: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """All validation rows, or a seeded sample of ``max_validation_users``."""
+    """All validation rows, or a seeded sample of ``max_validation_users``.
+
+    ``pairwise_items``: the catalogue size of a model that runs a network on
+    every (user, item) pair; its sample is further capped at
+    ``validation_max_pairs // pairwise_items`` users.
+    """
     limit = config.max_validation_users
+    if pairwise_items and config.validation_max_pairs is not None:
+        cap = max(1, config.validation_max_pairs // pairwise_items)
+        limit = cap if limit is None else min(limit, cap)
     if limit is None or limit >= users.size:
         return users, items
     keep = np.sort(
@@ -614,8 +635,12 @@ def train_model(  # noqa: PLR0917 (positional order used by notebooks and nodes)
     """
     train_users = np.asarray(train_users)
     train_items = np.asarray(train_items)
+    pairwise = KerasScorer(model, n_items).pairwise
     val_users, val_items = _validation_subset(
-        np.asarray(val_users), np.asarray(val_items), config
+        np.asarray(val_users),
+        np.asarray(val_items),
+        config,
+        pairwise_items=n_items if pairwise else None,
     )
     if train_users.size == 0:
         raise ValueError("train_interactions is empty: nothing to train on")

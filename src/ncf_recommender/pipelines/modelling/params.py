@@ -102,6 +102,7 @@ class TrainingParams(_Strict):
     steps_per_execution: int = Field(default=50, ge=1)
     eval_batch_size: int | None = Field(default=None, ge=1)
     max_validation_users: int | None = Field(default=None, ge=1)
+    validation_max_pairs: int | None = Field(default=None, ge=1)
     max_train_seconds: float | None = Field(default=None, gt=0.0)
     seed: int = Field(default=42, ge=0)
 
@@ -139,6 +140,7 @@ class TrainingOverrides(_Strict):
     steps_per_execution: int | None = Field(default=None, ge=1)
     eval_batch_size: int | None = Field(default=None, ge=1)
     max_validation_users: int | None = Field(default=None, ge=1)
+    validation_max_pairs: int | None = Field(default=None, ge=1)
     max_train_seconds: float | None = Field(default=None, gt=0.0)
     seed: int | None = Field(default=None, ge=0)
 
