@@ -190,7 +190,8 @@ def sampled_rank_counts(
         users: User index per evaluated row, shape ``(U,)``.
         targets: Held-out item per row, shape ``(U,)``.
         candidates: Negative items per row, shape ``(U, m)`` (99 by the protocol).
-        batch_size: Rows scored per batch; ``None`` picks one from the width.
+        batch_size: Rows scored per batch; ``None`` bounds memory as for full
+            rows of ``n_items`` scores.
 
     Returns:
         ``(g, t)`` int64 arrays of competitors scoring higher / equal.
@@ -228,7 +229,10 @@ def sampled_rank_counts(
     items = np.concatenate([targets[:, None], candidates.astype(np.int64)], axis=1)
     g = np.empty(users.size, dtype=np.int64)
     t = np.empty(users.size, dtype=np.int64)
-    for part in batches(users.size, resolve_batch_size(batch_size, items.shape[1])):
+    # Sized as if every item were scored: a scorer may compute whole rows to
+    # pick the candidates (sequence models), or gather (users, m, factors)
+    # blocks; sized by m alone, a batch held 84k users and 20 GB at 60k items.
+    for part in batches(users.size, resolve_batch_size(batch_size, n_items)):
         batch_items = items[part]
         scores = check_scores(scorer.score(users[part], batch_items), batch_items.shape)
         threshold = scores[:, :1]
