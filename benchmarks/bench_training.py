@@ -28,6 +28,12 @@ rows a batch looks up. The two sizes show how much that matters. ``--batch-size
 4096`` is the MovieLens-100k setting of GMF and MLP-NCF.
 
 Run: ``.venv/bin/python benchmarks/bench_training.py [--sizes 100000 1000000]``.
+
+``--scaling`` instead measures what ``kedro run`` trains on: the default data
+(the generator's default size) and ``--env synthetic-full`` (Electronics 2014
+size), both after the project's 5-core filter, then prints, per model and
+optimiser, examples/s at each size and the ratio full / default (target >= 0.7:
+throughput must not fall as the catalogue grows). One process, same batches.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import pandas as pd
 import tensorflow as tf
 
 from ncf_recommender.data import generate_ratings
+from ncf_recommender.datasets import SyntheticRatingsDataset
 from ncf_recommender.evaluation import full_ranking_metrics, interaction_matrix
 from ncf_recommender.models.gmf import build_gmf
 from ncf_recommender.models.mlp import build_mlp
@@ -54,6 +61,8 @@ from ncf_recommender.models.training import (
     epoch_dataset,
     seed_everything,
 )
+from ncf_recommender.pipelines.data_processing.nodes import filter_k_core
+from ncf_recommender.pipelines.data_processing.params import KCoreParams
 from ncf_recommender.sampling import NegativeSampler
 
 BUILDERS: dict[str, Callable[[int, int], keras.Model]] = {
@@ -71,6 +80,63 @@ def encoded(n_ratings: int, seed: int) -> tuple[np.ndarray, np.ndarray, int, int
     users, user_ids = pd.factorize(frame["user"])
     items, item_ids = pd.factorize(frame["item"])
     return users.astype(np.int64), items.astype(np.int64), len(user_ids), len(item_ids)
+
+
+#: ``source_ratings`` of the default environment and of ``--env synthetic-full``.
+SCALING_SOURCES: dict[str, dict[str, int]] = {
+    "default": {},
+    "full": {"n_ratings": 7_824_482, "n_users": 4_201_696, "n_items": 476_002},
+}
+
+
+def five_core(source: dict[str, int], seed: int = 42) -> tuple[np.ndarray, ...]:
+    """The source's ratings after the project's 5-core filter, as indices."""
+    frame = SyntheticRatingsDataset(seed=seed, **source).load()
+    frame = frame.rename(columns={"user": "user_id", "item": "item_id"})
+    frame = frame.drop_duplicates(["user_id", "item_id"])
+    kept, _ = filter_k_core(frame, {}, KCoreParams())
+    users, user_ids = pd.factorize(kept["user_id"])
+    items, item_ids = pd.factorize(kept["item_id"])
+    return users.astype(np.int64), items.astype(np.int64), len(user_ids), len(item_ids)
+
+
+def scaling(args: argparse.Namespace) -> None:
+    """Examples/s at the default and at the full size, and their ratio."""
+    config = TrainingConfig(
+        batch_size=args.batch_size, negatives_per_positive=args.negatives
+    )
+    rates: dict[tuple[str, str, str], float] = {}
+    for size, source in SCALING_SOURCES.items():
+        users, items, n_users, n_items = five_core(source)
+        print(
+            f"{size}: {users.size:,} interactions after 5-core, {n_users:,} users, "
+            f"{n_items:,} items",
+            flush=True,
+        )
+        sampler = NegativeSampler(
+            users, items, n_items, negatives_per_positive=args.negatives
+        )
+        for name in args.models:
+            for optimizer in ("fused", "lazy"):
+                seed_everything(args.seed)
+                model = BUILDERS[name](n_users, n_items)
+                rate = best_of(
+                    lambda model=model, optimizer=optimizer: examples_per_second(
+                        model, sampler, config, args.examples, optimizer
+                    ),
+                    args.repeats,
+                )
+                rates[size, name, optimizer] = rate
+                print(
+                    f"  {name:6s} {optimizer:5s} {rate:>10,.0f} examples/s", flush=True
+                )
+    print("ratio full / default examples/s (target >= 0.7):")
+    for name in args.models:
+        ratios = ", ".join(
+            f"{optimizer} {rates['full', name, optimizer] / rates['default', name, optimizer]:4.2f}"
+            for optimizer in ("fused", "lazy")
+        )
+        print(f"  {name:6s} {ratios}")
 
 
 OPTIMIZERS: dict[str, Callable[[float], keras.optimizers.Optimizer]] = {
@@ -167,7 +233,15 @@ def main() -> None:
         default=2,
         help="best of this many timings (the machine is shared)",
     )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="examples/s at the default and full (synthetic-full) 5-core sizes, and the ratio",
+    )
     args = parser.parse_args()
+    if args.scaling:
+        scaling(args)
+        return
 
     fast = TrainingConfig(
         batch_size=args.batch_size, negatives_per_positive=args.negatives

@@ -1,4 +1,5 @@
-"""Project hooks: fail early, and clearly, when a real data file is missing."""
+"""Project hooks: fail early, and clearly, when a real data file is missing; build
+the pipelines with the run's model selection (``modelling.models``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ import logging
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
+from kedro.framework.project import pipelines
 from kedro.pipeline import Pipeline
+
+from ncf_recommender.pipelines.modelling.selection import (
+    models_from_parameters,
+    select_models,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +120,32 @@ class SparkHooks:
         if self._started is not None:
             self._started.stop()
             self._started = None
+
+
+#: The module whose ``register_pipelines`` Kedro calls (``settings`` lives beside it).
+PIPELINE_REGISTRY = "ncf_recommender.pipeline_registry"
+
+
+class ModelSelectionHooks:
+    """Builds the pipelines with the models that ``modelling.models`` selects.
+
+    Kedro registers pipelines without parameters; this hook reads the run's
+    parameters (configuration plus ``--params``) as soon as the context exists,
+    validates the selection (an unknown model name stops the run here, naming
+    it) and makes Kedro rebuild its pipelines when the selection changed.
+    """
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        """Select the run's models from its parameters.
+
+        Args:
+            context: The new Kedro context.
+        """
+        parameters = context.config_loader["parameters"]
+        models = models_from_parameters(parameters)
+        if select_models(models):
+            logger.info("modelling.models: training %s", ", ".join(models))
+            # Forget pipelines built for another selection (e.g. an earlier
+            # session in the same process); they are rebuilt on next access.
+            pipelines.configure(PIPELINE_REGISTRY)

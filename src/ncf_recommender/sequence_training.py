@@ -47,11 +47,16 @@ from ncf_recommender.models.sequences import (
     training_windows,
 )
 from ncf_recommender.models.training import (
+    ExamplesProgress,
     batched_dataset,
     check_decay,
+    check_time_budget,
     learning_rate_schedule,
     seed_everything,
+    stop_reason,
+    warn_if_capped,
 )
+from ncf_recommender.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +94,8 @@ class SequenceTrainingParams:
             this many validation users each epoch (the same sample every
             epoch); ``None`` ranks all.
         jit_compile: Compile the training step with XLA (slower to start on CPU).
+        max_train_seconds: Wall-clock budget, as in the NCF trainer's
+            ``TrainingConfig``; ``None``: none.
         seed: Seed of Keras (weights, dropout) and of window shuffling and negatives.
     """
 
@@ -108,6 +115,7 @@ class SequenceTrainingParams:
     eval_batch_size: int = 1024
     max_validation_users: int | None = None
     jit_compile: bool = False
+    max_train_seconds: float | None = None
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -126,6 +134,7 @@ class SequenceTrainingParams:
                     f"training.{key} must be a positive integer, got {value!r}"
                 )
         check_decay(self.decay_epochs, self.decay_floor)
+        check_time_budget(self.max_train_seconds)
         if self.max_validation_users is not None and self.max_validation_users < 1:
             raise ValueError(
                 "training.max_validation_users must be positive or None, "
@@ -444,6 +453,7 @@ def train_sequence_model(
     rows: list[dict[str, Any]] = []
     best_value, best_weights, best_epoch, waited = -math.inf, model.get_weights(), 0, 0
     loop_start = time.perf_counter()
+    reason: str | None = None
     for epoch in range(1, params.epochs + 1):
         order = rng.permutation(n_windows)
         x, y = _epoch_arrays(
@@ -459,7 +469,16 @@ def train_sequence_model(
         dataset = batched_dataset(
             (inputs, y, windows.weights[order]), params.batch_size
         )
-        fitted = graph.fit(dataset, epochs=1, shuffle=False, verbose=0)
+        with progress(
+            f"{model.name} epoch {epoch}/{params.epochs}", n_windows, unit="windows"
+        ) as advance:
+            fitted = graph.fit(
+                dataset,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+                callbacks=[ExamplesProgress(advance, params.batch_size, n_windows)],
+            )
         train_seconds = time.perf_counter() - start
         train_cpu_seconds = time.process_time() - cpu_start
         start = time.perf_counter()
@@ -502,10 +521,21 @@ def train_sequence_model(
             train_cpu_seconds,
             eval_seconds,
         )
-        if not improved and waited >= params.patience:
+        reason = stop_reason(
+            epoch=epoch,
+            epochs=params.epochs,
+            patience_reached=not improved and waited >= params.patience,
+            elapsed=time.perf_counter() - loop_start,
+            budget=params.max_train_seconds,
+        )
+        if reason is not None:
             break
+    stopped_at_cap = warn_if_capped(model.name, reason or "epochs")
     model.set_weights(best_weights)
     history = pd.DataFrame(rows)
+    # Read by the node's summary (not a column: the catalogued history keeps its shape).
+    history.attrs["stopped_at_cap"] = stopped_at_cap
+    history.attrs["stop_reason"] = reason or "epochs"
     history["best"] = history["epoch"].eq(best_epoch)
     # The NCF trainer's name for the kept epoch, so both families plot together.
     history["selected"] = history["best"]

@@ -1,10 +1,15 @@
 """Project settings: hooks and configuration loading (wiring only)."""
 
 from ncf_recommender.config import EnvironmentConfigLoader
-from ncf_recommender.hooks import SourceFileHooks, SparkHooks
+from ncf_recommender.hooks import ModelSelectionHooks, SourceFileHooks, SparkHooks
 from ncf_recommender.tracking.hooks import ExperimentTrackingHook
 
-HOOKS = (SourceFileHooks(), SparkHooks(), ExperimentTrackingHook())
+HOOKS = (
+    ModelSelectionHooks(),
+    SourceFileHooks(),
+    SparkHooks(),
+    ExperimentTrackingHook(),
+)
 # ExperimentTrackingHook is kedro-mlflow's hook for this project: not the plugin's own.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-mlflow")
 

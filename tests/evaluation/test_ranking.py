@@ -217,3 +217,30 @@ class ReadOnlyScorer:
 def test_top_k_does_not_write_into_scorer_output() -> None:
     items, _ = top_k(ReadOnlyScorer(), [0, 1], exclusion([(0, 1)], (2, 4)), k=2)
     assert items.tolist() == [[2, 3], [1, 2]]
+
+
+def test_sampled_ranking_batches_are_bounded_as_for_full_rows(monkeypatch):
+    from ncf_recommender.evaluation import scoring  # noqa: PLC0415
+    from ncf_recommender.evaluation.ranking import sampled_rank_counts  # noqa: PLC0415
+
+    monkeypatch.setattr(scoring, "DEFAULT_SCORES_PER_BATCH", 1000)
+    rng = np.random.default_rng(0)
+    n_users, n_items = 300, 100
+    seen_rows = []
+
+    class Recording:
+        def __init__(self) -> None:
+            self.n_items = n_items
+            self.table = rng.uniform(size=(n_users, n_items))
+
+        def score(self, users, items=None):
+            seen_rows.append(len(users))
+            rows = self.table[users]
+            return rows if items is None else np.take_along_axis(rows, items, axis=1)
+
+    users = np.arange(n_users)
+    targets = np.zeros(n_users, dtype=np.int64)
+    candidates = np.tile(np.arange(1, 6), (n_users, 1))
+    sampled_rank_counts(Recording(), users, targets, candidates)
+    # 1,000 scores per batch / 100 items: 10 users per call, not 1,000 / 6 = 166.
+    assert max(seen_rows) == 10

@@ -102,3 +102,58 @@ def test_test_item_already_seen_raises() -> None:
         evaluate_scorer(
             scorer(), TRAIN, VAL, leaky, CANDIDATES, n_users=N_USERS, top_n=3
         )
+
+
+def test_full_ranking_on_a_seeded_user_sample_is_labelled_with_standard_errors():
+    rng = np.random.default_rng(5)
+    n_users, n_items = 400, 30
+    table = rng.uniform(size=(n_users, n_items))
+    model = TableScorer(table)
+    users = np.arange(n_users)
+    train = pd.DataFrame({"user_idx": users, "item_idx": users % 10})
+    val = pd.DataFrame({"user_idx": users, "item_idx": 10 + users % 10})
+    test = pd.DataFrame({"user_idx": users, "item_idx": 20 + users % 10})
+    candidates = pd.DataFrame({"user_idx": users, "item_idx": (users + 1) % 10})
+    entry = evaluate_scorer(
+        model,
+        train,
+        val,
+        test,
+        candidates,
+        n_users,
+        full_ranking_users=50,
+        sample_seed=3,
+    )
+    assert entry["user_sample"] == {"users": 50, "seed": 3}
+    assert entry["full"]["user_sample"] == entry["user_sample"]
+    assert entry["full"]["users"] == 50 and entry["sampled"]["users"] == n_users
+    keep = np.sort(np.random.default_rng(3).choice(n_users, 50, replace=False))
+    seen = interaction_matrix(
+        np.r_[train["user_idx"], val["user_idx"]],
+        np.r_[train["item_idx"], val["item_idx"]],
+        n_users,
+        n_items,
+    )
+    expected = full_ranking_metrics(
+        model, keep, test["item_idx"].to_numpy()[keep], seen
+    )
+    assert entry["full"]["ndcg@10"] == pytest.approx(expected["ndcg@10"])
+    se = entry["full"]["standard_error"]
+    assert set(se) == {"hr@5", "ndcg@5", "hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr"}
+    assert 0.0 < se["hr@10"] < 0.1
+    # Same seed, same sample, same numbers; no sample when it would hold everyone.
+    again = evaluate_scorer(
+        model,
+        train,
+        val,
+        test,
+        candidates,
+        n_users,
+        full_ranking_users=50,
+        sample_seed=3,
+    )
+    assert again["full"]["ndcg@10"] == entry["full"]["ndcg@10"]
+    whole = evaluate_scorer(
+        model, train, val, test, candidates, n_users, full_ranking_users=n_users
+    )
+    assert "user_sample" not in whole and "standard_error" not in whole["full"]

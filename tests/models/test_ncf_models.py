@@ -142,6 +142,8 @@ def _predict_all(model: keras.Model) -> np.ndarray:
 def test_keras_scorer_equals_model_predict(model):
     scorer = KerasScorer(model, N_ITEMS, batch_size=16)
     assert scorer.fast and scorer.n_items == N_ITEMS
+    # Only GMF is a dot product; MLP-NCF and NeuMF run their tower per pair.
+    assert scorer.pairwise == (model.name != "gmf")
     expected = _predict_all(model)
     users = np.array([3, 0, 6, 3])
     np.testing.assert_allclose(scorer.score(users), expected[users], atol=1e-5)
@@ -161,7 +163,7 @@ def test_keras_scorer_falls_back_to_predict_for_other_models():
     out = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Add()([u, i]))
     other = _randomise(keras.Model({"user_idx": user, "item_idx": item}, out))
     scorer = KerasScorer(other, N_ITEMS, batch_size=10)
-    assert not scorer.fast
+    assert not scorer.fast and scorer.pairwise
     np.testing.assert_allclose(
         scorer.score(np.arange(N_USERS)), _predict_all(other), atol=1e-6
     )
@@ -175,3 +177,18 @@ def test_keras_scorer_rejects_bad_indices(model):
         scorer.score(np.array([0]), np.array([[N_ITEMS]]))
     with pytest.raises(ValueError, match="items must be"):
         scorer.score(np.array([0, 1]), np.zeros((3, 2), dtype=int))
+
+
+def test_fast_sigmoid_gives_the_bits_of_the_masked_two_branch_formula():
+    from ncf_recommender.models.scorers import _sigmoid  # noqa: PLC0415
+
+    logits = np.random.default_rng(0).normal(0, 8, 100_000).astype(np.float32)
+    logits[:4] = [0.0, -0.0, 100.0, -100.0]
+    expected = np.empty_like(logits)
+    positive = logits >= 0
+    expected[positive] = 1.0 / (1.0 + np.exp(-logits[positive]))
+    exp = np.exp(logits[~positive])
+    expected[~positive] = exp / (1.0 + exp)
+    np.testing.assert_array_equal(
+        _sigmoid(logits).view(np.int32), expected.view(np.int32)
+    )

@@ -371,3 +371,26 @@ def test_bce_training_is_deterministic_under_a_seed(planted: dict) -> None:
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
     for first, second in zip(runs[0][0], runs[1][0], strict=True):
         np.testing.assert_array_equal(first, second)
+
+
+def test_a_capped_sequence_run_is_flagged_and_patience_is_not(planted: dict) -> None:
+    runs = {}
+    for epochs, patience in ((1, 5), (40, 0)):
+        params = SequenceTrainingParams(
+            epochs=epochs,
+            batch_size=16,
+            decay_epochs=None,
+            loss="bce",
+            n_negatives=4,
+            patience=patience,
+            seed=5,
+        )
+        model = _tiny("gru4rec", n_items=PLANTED_ITEMS, max_len=8)
+        _, history = train_sequence_model(
+            model, planted["histories"], planted["validation"], params
+        )
+        runs[epochs] = history
+    assert runs[1].attrs == {"stopped_at_cap": True, "stop_reason": "epochs"}
+    # Patience 0 stops at the first epoch without improvement, well before 40.
+    assert runs[40].attrs == {"stopped_at_cap": False, "stop_reason": "patience"}
+    assert runs[40]["epoch"].max() < 40

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import keras
 import numpy as np
 import pytest
@@ -17,9 +19,11 @@ from ncf_recommender.models.training import (
     TrainingConfig,
     _optimizer,
     _Selector,
+    _validation_subset,
     batched_dataset,
     learning_rate_schedule,
     seed_everything,
+    stop_reason,
     train_model,
 )
 
@@ -302,3 +306,54 @@ def test_batched_dataset_with_fewer_rows_than_a_batch() -> None:
     batches = list(batched_dataset((np.arange(3), np.ones(3)), 8).as_numpy_iterator())
     assert len(batches) == 1
     np.testing.assert_array_equal(batches[0][0], np.arange(3))
+
+
+def test_stop_reason_prefers_patience_then_the_caps():
+    kwargs = {"epochs": 5, "elapsed": 10.0, "budget": 5.0}
+    assert stop_reason(epoch=5, patience_reached=True, **kwargs) == "patience"
+    assert stop_reason(epoch=5, patience_reached=False, **kwargs) == "epochs"
+    assert stop_reason(epoch=2, patience_reached=False, **kwargs) == "time_budget"
+    assert (
+        stop_reason(epoch=2, patience_reached=False, epochs=5, elapsed=1.0, budget=5.0)
+        is None
+    )
+    assert (
+        stop_reason(epoch=2, patience_reached=False, epochs=5, elapsed=9.0, budget=None)
+        is None
+    )
+
+
+def test_reaching_the_epoch_cap_while_improving_is_warned_and_recorded(caplog):
+    with caplog.at_level(logging.WARNING, logger="ncf_recommender.models.training"):
+        result = _train(_gmf, CONFIG, FEW_USERS)  # 2 epochs, patience 5
+    assert result.summary["stopped_at_cap"] is True
+    assert result.summary["stop_reason"] == "epochs"
+    assert "stopped at its epoch cap" in caplog.text
+    # A wall-clock budget already spent after epoch 1 stops there, also as a cap.
+    config = TrainingConfig(
+        **{**CONFIG.__dict__, "epochs": 5, "max_train_seconds": 1e-6}
+    )
+    budget = _train(_gmf, config, FEW_USERS).summary
+    assert (budget["epochs_run"], budget["stop_reason"]) == (1, "time_budget")
+    assert budget["stopped_at_cap"] is True
+
+
+def test_stopping_on_patience_is_not_a_cap():
+    config = TrainingConfig(**{**CONFIG.__dict__, "epochs": 30, "patience": 1})
+    summary = _train(_gmf, config, FEW_USERS).summary
+    assert summary["epochs_run"] < 30
+    assert (summary["stopped_at_cap"], summary["stop_reason"]) == (False, "patience")
+    with pytest.raises(ValueError, match=r"training\.max_train_seconds"):
+        TrainingConfig(max_train_seconds=0)
+
+
+def test_pairwise_models_validate_on_a_sample_capped_by_pairs():
+    users = np.arange(1000)
+    items = users % 7
+    config = TrainingConfig(max_validation_users=600, validation_max_pairs=4000)
+    kept, _ = _validation_subset(users, items, config, pairwise_items=40)
+    assert kept.size == 100  # 4,000 pairs / 40 items
+    assert _validation_subset(users, items, config)[0].size == 600  # a dot product
+    loose = TrainingConfig(max_validation_users=600, validation_max_pairs=10**9)
+    same = _validation_subset(users, items, loose, pairwise_items=40)[0]
+    np.testing.assert_array_equal(same, _validation_subset(users, items, config)[0])

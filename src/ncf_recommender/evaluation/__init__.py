@@ -20,6 +20,7 @@ from ncf_recommender.evaluation.metrics import (
     expected_reciprocal_rank,
     metrics_curve,
     metrics_from_counts,
+    standard_errors,
 )
 from ncf_recommender.evaluation.ranking import (
     FullRanking,
@@ -29,7 +30,7 @@ from ncf_recommender.evaluation.ranking import (
     sampled_metrics,
     sampled_rank_counts,
 )
-from ncf_recommender.evaluation.report import evaluate_scorer
+from ncf_recommender.evaluation.report import evaluate_scorer, sample_rows
 from ncf_recommender.evaluation.scoring import Scorer
 from ncf_recommender.evaluation.top_lists import top_k
 
@@ -51,8 +52,10 @@ __all__ = [
     "metrics_curve",
     "metrics_from_counts",
     "novelty",
+    "sample_rows",
     "sampled_metrics",
     "sampled_rank_counts",
+    "standard_errors",
     "table_indices",
     "top_k",
 ]

@@ -164,6 +164,40 @@ def metrics_from_counts(
     return result
 
 
+def standard_errors(
+    g: np.ndarray, t: np.ndarray, ks: Sequence[int] = DEFAULT_KS
+) -> dict[str, float]:
+    """Standard errors of the means that :func:`metrics_from_counts` reports.
+
+    For metrics measured on a random sample of users: the sample standard
+    deviation of the per-user values over the square root of the sample size
+    (no finite-population correction, so slightly conservative).
+
+    Args:
+        g: Competitors scoring strictly higher than the held-out item, per user.
+        t: Competitors scoring equal to the held-out item, per user.
+        ks: Cut-offs.
+
+    Returns:
+        ``{"hr@K": ..., "ndcg@K": ..., "mrr": ...}`` plain floats.
+
+    Raises:
+        ValueError: If there are fewer than two users or the counts are invalid.
+    """
+    g, t = _check_counts(g, t)
+    if g.size < 2:
+        raise ValueError("a standard error needs at least two users")
+    per_user = {}
+    for k in ks:
+        per_user[f"hr@{k}"] = expected_hit_rate(g, t, k)
+        per_user[f"ndcg@{k}"] = expected_ndcg(g, t, k)
+    per_user["mrr"] = expected_reciprocal_rank(g, t)
+    root = np.sqrt(g.size)
+    return {
+        key: float(np.std(values, ddof=1) / root) for key, values in per_user.items()
+    }
+
+
 def metrics_curve(
     g: np.ndarray, t: np.ndarray, max_k: int = 20
 ) -> dict[str, np.ndarray]:

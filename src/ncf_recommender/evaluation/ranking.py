@@ -28,6 +28,7 @@ from ncf_recommender.evaluation.scoring import (
     row_counts,
 )
 from ncf_recommender.evaluation.top_lists import check_list_length, top_of_batch
+from ncf_recommender.progress import progress
 
 __all__ = [
     "FullRanking",
@@ -64,6 +65,7 @@ def full_ranking_pass(  # noqa: PLR0917
     exclude: sp.spmatrix | sp.sparray,
     top_n: int | None = None,
     batch_size: int | None = None,
+    description: str = "full-ranking evaluation",
 ) -> FullRanking:
     """Rank each held-out item among all items, optionally keeping top-N lists.
 
@@ -81,6 +83,7 @@ def full_ranking_pass(  # noqa: PLR0917
         top_n: Also return each row's ``top_n`` best non-excluded items.
         batch_size: Users scored per batch; ``None`` keeps about
             ``DEFAULT_SCORES_PER_BATCH`` scores in memory.
+        description: Name of the step in the progress output (users/s).
 
     Returns:
         A :class:`FullRanking` of int64 ``g``/``t`` arrays (and top-N lists).
@@ -105,44 +108,49 @@ def full_ranking_pass(  # noqa: PLR0917
         top_scores = np.empty((users.size, top_n), dtype=np.float64)
     g = np.empty(users.size, dtype=np.int64)
     t = np.empty(users.size, dtype=np.int64)
-    for part in batches(users.size, resolve_batch_size(batch_size, n_items)):
-        batch_users, batch_targets = users[part], targets[part]
-        size = batch_users.size
-        scores = check_scores(scorer.score(batch_users), (size, n_items))
-        target_scores = scores[np.arange(size), batch_targets]
-        rows, cols = excluded_entries(exclude, batch_users)
-        clash = cols == batch_targets[rows]
-        if clash.any():
-            row = rows[np.argmax(clash)]
-            raise ValueError(
-                f"target item {int(batch_targets[row])} of user {int(batch_users[row])} "
-                "is in that user's excluded items"
+    with progress(description, users.size, unit="users") as advance:
+        for part in batches(users.size, resolve_batch_size(batch_size, n_items)):
+            batch_users, batch_targets = users[part], targets[part]
+            size = batch_users.size
+            scores = check_scores(scorer.score(batch_users), (size, n_items))
+            target_scores = scores[np.arange(size), batch_targets]
+            rows, cols = excluded_entries(exclude, batch_users)
+            clash = cols == batch_targets[rows]
+            if clash.any():
+                row = rows[np.argmax(clash)]
+                raise ValueError(
+                    f"target item {int(batch_targets[row])} of user {int(batch_users[row])} "
+                    "is in that user's excluded items"
+                )
+            threshold = target_scores[:, None]
+            higher = row_counts(scores > threshold)
+            at_least = row_counts(scores >= threshold)
+            excluded_scores = scores[rows, cols]
+            higher -= np.bincount(
+                rows[excluded_scores > target_scores[rows]], minlength=size
             )
-        threshold = target_scores[:, None]
-        higher = row_counts(scores > threshold)
-        at_least = row_counts(scores >= threshold)
-        excluded_scores = scores[rows, cols]
-        higher -= np.bincount(
-            rows[excluded_scores > target_scores[rows]], minlength=size
-        )
-        at_least -= np.bincount(
-            rows[excluded_scores >= target_scores[rows]], minlength=size
-        )
-        g[part] = higher
-        t[part] = at_least - higher - 1  # the target ties with itself
-        if top_n is not None:
-            top_items[part], top_scores[part] = top_of_batch(scores, rows, cols, top_n)
+            at_least -= np.bincount(
+                rows[excluded_scores >= target_scores[rows]], minlength=size
+            )
+            g[part] = higher
+            t[part] = at_least - higher - 1  # the target ties with itself
+            if top_n is not None:
+                top_items[part], top_scores[part] = top_of_batch(
+                    scores, rows, cols, top_n
+                )
+            advance(batch_users.size)
     if top_n is None:
         return FullRanking(g, t, None, None)
     return FullRanking(g, t, top_items, top_scores)
 
 
-def full_rank_counts(
+def full_rank_counts(  # noqa: PLR0917
     scorer: Scorer,
     users: np.ndarray | Sequence[int],
     targets: np.ndarray | Sequence[int],
     exclude: sp.spmatrix | sp.sparray,
     batch_size: int | None = None,
+    description: str = "full-ranking evaluation",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rank counts ``(g, t)`` of each held-out item among all items.
 
@@ -156,12 +164,15 @@ def full_rank_counts(
         exclude: Sparse matrix of each user's items to remove (see
             :func:`full_ranking_pass`).
         batch_size: Users scored per batch (``None``: automatic).
+        description: Name of the step in the progress output.
 
     Returns:
         ``(g, t)`` int64 arrays: per row, the competitors scoring strictly
         higher than and equal to the target.
     """
-    result = full_ranking_pass(scorer, users, targets, exclude, batch_size=batch_size)
+    result = full_ranking_pass(
+        scorer, users, targets, exclude, batch_size=batch_size, description=description
+    )
     return result.g, result.t
 
 
@@ -179,7 +190,8 @@ def sampled_rank_counts(
         users: User index per evaluated row, shape ``(U,)``.
         targets: Held-out item per row, shape ``(U,)``.
         candidates: Negative items per row, shape ``(U, m)`` (99 by the protocol).
-        batch_size: Rows scored per batch; ``None`` picks one from the width.
+        batch_size: Rows scored per batch; ``None`` bounds memory as for full
+            rows of ``n_items`` scores.
 
     Returns:
         ``(g, t)`` int64 arrays of competitors scoring higher / equal.
@@ -217,7 +229,10 @@ def sampled_rank_counts(
     items = np.concatenate([targets[:, None], candidates.astype(np.int64)], axis=1)
     g = np.empty(users.size, dtype=np.int64)
     t = np.empty(users.size, dtype=np.int64)
-    for part in batches(users.size, resolve_batch_size(batch_size, items.shape[1])):
+    # Sized as if every item were scored: a scorer may compute whole rows to
+    # pick the candidates (sequence models), or gather (users, m, factors)
+    # blocks; sized by m alone, a batch held 84k users and 20 GB at 60k items.
+    for part in batches(users.size, resolve_batch_size(batch_size, n_items)):
         batch_items = items[part]
         scores = check_scores(scorer.score(users[part], batch_items), batch_items.shape)
         threshold = scores[:, :1]
@@ -233,6 +248,7 @@ def full_ranking_metrics(  # noqa: PLR0917
     exclude: sp.spmatrix | sp.sparray,
     ks: Sequence[int] = DEFAULT_KS,
     batch_size: int | None = None,
+    description: str = "full-ranking evaluation",
 ) -> dict[str, float | int]:
     """HR@K, NDCG@K and MRR of the held-out items ranked among all items.
 
@@ -244,12 +260,13 @@ def full_ranking_metrics(  # noqa: PLR0917
             :func:`full_rank_counts`).
         ks: Cut-offs.
         batch_size: Users scored per batch (``None``: automatic).
+        description: Name of the step in the progress output.
 
     Returns:
         ``{"hr@5", "ndcg@5", "hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr",
         "users"}`` (keys follow ``ks``), tie-aware expectations.
     """
-    g, t = full_rank_counts(scorer, users, targets, exclude, batch_size)
+    g, t = full_rank_counts(scorer, users, targets, exclude, batch_size, description)
     return metrics_from_counts(g, t, ks)
 
 

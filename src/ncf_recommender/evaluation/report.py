@@ -20,6 +20,7 @@ from ncf_recommender.evaluation.metrics import (
     DEFAULT_KS,
     metrics_curve,
     metrics_from_counts,
+    standard_errors,
 )
 from ncf_recommender.evaluation.ranking import (
     Scorer,
@@ -40,6 +41,22 @@ def _with_curve(g: np.ndarray, t: np.ndarray, ks: Sequence[int]) -> dict[str, An
     }
 
 
+def sample_rows(n_rows: int, size: int | None, seed: int) -> np.ndarray | None:
+    """Sorted positions of a seeded sample of ``size`` rows, or ``None`` for all.
+
+    Args:
+        n_rows: Number of rows (test or validation users).
+        size: Sample size; ``None`` or at least ``n_rows`` keeps every row.
+        seed: Seed of ``numpy.random.default_rng``.
+
+    Returns:
+        The kept positions (ascending), or ``None`` when every row is kept.
+    """
+    if size is None or size >= n_rows:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n_rows, size, replace=False))
+
+
 def evaluate_scorer(  # noqa: PLR0917
     scorer: Scorer,
     train: InteractionTable,
@@ -52,6 +69,8 @@ def evaluate_scorer(  # noqa: PLR0917
     top_n: int = 10,
     probabilities: bool | None = None,
     batch_size: int | None = None,
+    full_ranking_users: int | None = None,
+    sample_seed: int = 0,
 ) -> dict[str, Any]:
     """Evaluate one trained model on the test split, as the protocol says.
 
@@ -67,6 +86,11 @@ def evaluate_scorer(  # noqa: PLR0917
       (train and validation items removed); novelty uses training popularity
       over ``n_users`` users.
     * ``eval_seconds``: wall-clock seconds of this call.
+    * ``user_sample`` (only with ``full_ranking_users`` below the number of
+      test users): ``{"users": N, "seed": S}``; ``full`` (with coverage and
+      novelty) is then measured on that seeded sample of test users and holds
+      ``standard_error`` per metric. ``sampled`` and the binary metrics still
+      use every test user (they score 1 + m items each).
 
     ``full`` and ``sampled`` also hold ``curve``: ``{"hr": [...], "ndcg": [...]}``,
     the metric at K = 1..20 (element ``i`` is K = ``i + 1``), for the reporting plots.
@@ -85,6 +109,9 @@ def evaluate_scorer(  # noqa: PLR0917
         probabilities: Whether the scores are probabilities; ``None`` reads the
             scorer's ``outputs_probabilities`` attribute (default ``True``).
         batch_size: Users scored per batch (``None``: automatic).
+        full_ranking_users: Rank every item for a seeded sample of this many
+            test users only (``None``: every test user).
+        sample_seed: Seed of that sample.
 
     Returns:
         ``{"full": {...}, "sampled": {...}, "accuracy", "log_loss",
@@ -106,8 +133,14 @@ def evaluate_scorer(  # noqa: PLR0917
         n_users,
         n_items,
     )
+    keep = sample_rows(test_users.size, full_ranking_users, sample_seed)
+    ranked_users, ranked_items = (
+        (test_users, test_items)
+        if keep is None
+        else (test_users[keep], test_items[keep])
+    )
     ranking = full_ranking_pass(
-        scorer, test_users, test_items, seen, top_n=top_n, batch_size=batch_size
+        scorer, ranked_users, ranked_items, seen, top_n=top_n, batch_size=batch_size
     )
     candidates = candidates_matrix(test_candidates, test_users)
     sampled_g, sampled_t = sampled_rank_counts(
@@ -121,8 +154,14 @@ def evaluate_scorer(  # noqa: PLR0917
     item_counts = interaction_matrix(train_users, train_items, n_users, n_items).getnnz(
         axis=0
     )
-    return {
-        "full": _with_curve(ranking.g, ranking.t, ks),
+    full = _with_curve(ranking.g, ranking.t, ks)
+    sample: dict[str, int] | None = None
+    if keep is not None:
+        full["standard_error"] = standard_errors(ranking.g, ranking.t, ks)
+        sample = {"users": int(keep.size), "seed": int(sample_seed)}
+        full["user_sample"] = sample
+    entry = {
+        "full": full,
         "sampled": _with_curve(sampled_g, sampled_t, ks),
         "accuracy": binary["accuracy"],
         "log_loss": binary["log_loss"],
@@ -130,3 +169,6 @@ def evaluate_scorer(  # noqa: PLR0917
         f"novelty@{top_n}": novelty(ranking.top_items, item_counts, n_users),
         "eval_seconds": float(time.perf_counter() - start),
     }
+    if sample is not None:
+        entry["user_sample"] = sample
+    return entry

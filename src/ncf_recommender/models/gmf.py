@@ -5,13 +5,17 @@ section 3.2: the user and item embeddings are multiplied element-wise and a
 single sigmoid unit weighs the product, so the score is
 ``sigmoid(h . (p_u * q_i) + b)``, a weighted dot product.
 
-The model is built with the Keras functional API from built-in layers only, so a
-saved ``.keras`` file reloads with ``safe_mode=True``. Layer names are stable
+The model is built with the Keras functional API from built-in layers plus
+:class:`RowEmbedding` (a registered ``keras.layers.Embedding`` that reads only
+the looked-up rows), so a saved ``.keras`` file reloads with ``safe_mode=True``
+once this module is imported. Layer names are stable
 (``gmf_user_embedding``, ``gmf_item_embedding``, ``gmf_product``,
 ``prediction``): NeuMF pretraining and the fast scorer look layers up by name.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import keras
 import numpy as np
@@ -57,6 +61,37 @@ def check_l2(l2: float) -> None:
         raise ValueError(f"l2 must be >= 0, got {l2!r}")
 
 
+@keras.saving.register_keras_serializable(package="ncf_recommender")
+class RowEmbedding(keras.layers.Embedding):
+    """``keras.layers.Embedding`` whose lookup reads only the batch's rows.
+
+    Keras' own lookup converts the whole table to a tensor first. With an
+    optimiser that updates only the looked-up rows (``lazy_adam``), TensorFlow
+    must then copy the whole table on every step before it may update rows in
+    place, so each step costs time in proportion to the catalogue. Here the
+    lookup is a sparse read of the variable (``tf.nn.embedding_lookup``); the
+    values and gradients are the same.
+    """
+
+    def call(self, inputs: Any) -> Any:
+        """Look up the rows of ``inputs``.
+
+        Args:
+            inputs: Integer indices.
+
+        Returns:
+            Their embeddings, ``inputs.shape + (output_dim,)``.
+        """
+        if keras.backend.backend() != "tensorflow":
+            return super().call(inputs)
+        import tensorflow as tf  # noqa: PLC0415 (only on the TensorFlow backend)
+
+        outputs = tf.nn.embedding_lookup(
+            self.embeddings.value, tf.cast(inputs, "int32")
+        )
+        return keras.ops.cast(outputs, dtype=self.compute_dtype)
+
+
 def embedding(n_rows: int, dim: int, l2: float, name: str) -> keras.layers.Embedding:
     """An embedding table with optional L2 on the rows a batch looks up.
 
@@ -71,9 +106,9 @@ def embedding(n_rows: int, dim: int, l2: float, name: str) -> keras.layers.Embed
         name: Layer name.
 
     Returns:
-        The ``keras.layers.Embedding`` layer.
+        The :class:`RowEmbedding` layer.
     """
-    return keras.layers.Embedding(
+    return RowEmbedding(
         n_rows,
         dim,
         embeddings_initializer=keras.initializers.RandomNormal(stddev=0.01),

@@ -43,6 +43,9 @@ from ncf_recommender.models.mlp import (
 logger = logging.getLogger(__name__)
 
 _PROBE_TOLERANCE = 1e-4
+#: Scores per chunk of a dot-product model (GMF): large enough for an efficient
+#: matrix product (about 70 users x 60k items).
+DOT_CHUNK = 1 << 22
 _KNOWN_LAYER_PREFIXES = (
     USER_IDX,
     ITEM_IDX,
@@ -54,13 +57,20 @@ _KNOWN_LAYER_PREFIXES = (
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
-    """Numerically stable float32 logistic function."""
-    out = np.empty_like(logits)
-    positive = logits >= 0
-    out[positive] = 1.0 / (1.0 + np.exp(-logits[positive]))
-    exp_neg = np.exp(logits[~positive])
-    out[~positive] = exp_neg / (1.0 + exp_neg)
-    return out
+    """Numerically stable float32 logistic function.
+
+    ``1 / (1 + e**-x)`` for ``x >= 0`` and ``e**x / (1 + e**x)`` below, the
+    same float32 operations as a masked computation of each branch (so the
+    same bits), but in whole-array passes without boolean indexing.
+    """
+    logits = np.asarray(logits, dtype=np.float32)
+    exp = np.abs(logits)
+    np.negative(exp, out=exp)
+    np.exp(exp, out=exp)  # e**-|x|: e**-x above 0, e**x below
+    denominator = exp + np.float32(1.0)
+    numerator = np.where(logits >= 0, np.float32(1.0), exp)
+    np.divide(numerator, denominator, out=numerator)
+    return numerator
 
 
 class _FastNCF:
@@ -161,6 +171,9 @@ class KerasScorer:
         batch_size: Upper bound on (user, item) pairs scored at once (at least
             one user's full row is always scored together).
         fast: Whether the numpy fast path is used.
+        pairwise: Whether scoring runs a network on every (user, item) pair
+            (MLP-NCF, NeuMF, unknown models) rather than one dot product per
+            user batch (GMF); evaluation may sample users for such models.
     """
 
     def __init__(
@@ -199,6 +212,9 @@ class KerasScorer:
             )
             self._fast = None
         self.fast = self._fast is not None
+        # A GMF is a dot product of a user and an item vector; an MLP tower (or
+        # the generic path) runs a network on every (user, item) pair.
+        self.pairwise = self._fast is None or self._fast.mlp_user_part is not None
 
     def _probe_agrees(self) -> bool:
         """Compare the fast path with the model on a few (user, item) pairs."""
@@ -258,7 +274,11 @@ class KerasScorer:
                 raise ValueError(f"item_idx out of range [0, {self.n_items})")
         width = self.n_items if items is None else items.shape[1]
         out = np.empty((users.size, width), dtype=np.float32)
-        step = max(1, self.batch_size // max(width, 1))
+        # A dot-product model (GMF) scores a user batch with one matrix product,
+        # which is efficient only for many users at once; a tower's per-pair
+        # activations are what batch_size bounds.
+        pairs = self.batch_size if self.pairwise else max(self.batch_size, DOT_CHUNK)
+        step = max(1, pairs // max(width, 1))
         for start in range(0, users.size, step):
             chunk = users[start : start + step]
             chunk_items = None if items is None else items[start : start + step]

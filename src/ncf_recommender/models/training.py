@@ -27,6 +27,7 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ import tensorflow as tf
 from ncf_recommender.constants import ITEM_IDX, USER_IDX
 from ncf_recommender.evaluation import full_ranking_metrics, interaction_matrix
 from ncf_recommender.models.scorers import KerasScorer
+from ncf_recommender.progress import progress
 from ncf_recommender.sampling import NegativeSampler
 
 logger = logging.getLogger(__name__)
@@ -86,6 +88,14 @@ class TrainingConfig:
         eval_batch_size: Users scored per validation batch (``None``: automatic).
         max_validation_users: Rank only this many validation users (a seeded
             sample) per epoch; ``None`` uses all of them.
+        validation_max_pairs: For models that run a network on every (user,
+            item) pair (MLP-NCF, NeuMF), rank at most this many pairs per
+            validation: the sample is capped at ``validation_max_pairs //
+            n_items`` users; ``None``: no cap.
+        max_train_seconds: Wall-clock budget: no new epoch starts once training
+            and validation have taken this long; ``None``: no budget. Stopping
+            on it, like reaching ``epochs`` before ``patience`` says stop, is
+            recorded as ``stopped_at_cap`` with a warning.
         seed: Seed of the initialisation, negatives, shuffling and dropout.
     """
 
@@ -103,6 +113,8 @@ class TrainingConfig:
     steps_per_execution: int = 50
     eval_batch_size: int | None = None
     max_validation_users: int | None = None
+    validation_max_pairs: int | None = None
+    max_train_seconds: float | None = None
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -129,6 +141,12 @@ class TrainingConfig:
                 f"training.learning_rate must be positive, got {self.learning_rate!r}"
             )
         check_decay(self.decay_epochs, self.decay_floor)
+        check_time_budget(self.max_train_seconds)
+        if self.validation_max_pairs is not None and self.validation_max_pairs < 1:
+            raise ValueError(
+                "training.validation_max_pairs must be >= 1 or null, "
+                f"got {self.validation_max_pairs!r}"
+            )
         if self.optimizer not in ("adam", "lazy_adam", "sgd"):
             raise ValueError(
                 "training.optimizer must be 'adam', 'lazy_adam' or 'sgd', "
@@ -275,6 +293,80 @@ class LazyAdam(keras.optimizers.Adam):
         self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
 
 
+def check_time_budget(max_train_seconds: float | None) -> None:
+    """Reject a non-positive wall-clock budget, naming the key.
+
+    Args:
+        max_train_seconds: The budget, or ``None`` for none.
+
+    Raises:
+        ValueError: If it is not positive.
+    """
+    if max_train_seconds is not None and not max_train_seconds > 0:
+        raise ValueError(
+            f"training.max_train_seconds must be positive or null, got {max_train_seconds!r}"
+        )
+
+
+def stop_reason(
+    *,
+    epoch: int,
+    epochs: int,
+    patience_reached: bool,
+    elapsed: float,
+    budget: float | None,
+) -> str | None:
+    """Why training stops after ``epoch``, or ``None`` to go on.
+
+    Shared by the NCF and the sequence trainers.
+
+    Args:
+        epoch: The epoch just finished (1-based).
+        epochs: The epoch cap.
+        patience_reached: Whether the patience rule says stop.
+        elapsed: Wall seconds of training and validation so far.
+        budget: ``max_train_seconds`` (``None``: none).
+
+    Returns:
+        ``"patience"`` (validation stopped improving), ``"epochs"`` (cap
+        reached first), ``"time_budget"``, or ``None``.
+    """
+    if patience_reached:
+        return "patience"
+    if epoch >= epochs:
+        return "epochs"
+    if budget is not None and elapsed >= budget:
+        return "time_budget"
+    return None
+
+
+def warn_if_capped(name: str, reason: str) -> bool:
+    """Log a warning when training ended on a cap rather than on validation.
+
+    Args:
+        name: Model name.
+        reason: The :func:`stop_reason`.
+
+    Returns:
+        ``stopped_at_cap``: whether validation was still improving (by the
+        patience rule) when training ended.
+    """
+    if reason == "patience":
+        return False
+    cap = (
+        "epoch cap (epochs)"
+        if reason == "epochs"
+        else "time budget (max_train_seconds)"
+    )
+    logger.warning(
+        "%s stopped at its %s while validation was still improving (patience not "
+        "reached): raise the cap; its ranking_metrics entry records stopped_at_cap",
+        name,
+        cap,
+    )
+    return True
+
+
 def check_decay(decay_epochs: int | None, decay_floor: float) -> None:
     """Reject an impossible learning-rate decay, naming the key.
 
@@ -419,6 +511,32 @@ def batched_dataset(structure: Any, batch_size: int) -> tf.data.Dataset:
     return dataset.prefetch(2).with_options(STATIC_PIPELINE)
 
 
+class ExamplesProgress(keras.callbacks.Callback):
+    """Feeds ``model.fit``'s progress (examples done) to a :func:`progress` step."""
+
+    def __init__(
+        self, advance: Callable[[float], None], batch_size: int, total: int
+    ) -> None:
+        """Track one epoch.
+
+        Args:
+            advance: The step's ``advance`` callable.
+            batch_size: Examples (or windows) per training step.
+            total: Examples in the epoch.
+        """
+        super().__init__()
+        self.advance = advance
+        self.batch_size = batch_size
+        self.total = total
+        self.done = 0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Report the examples of the steps run so far (``batch`` is 0-based)."""
+        done = min((batch + 1) * self.batch_size, self.total)
+        self.advance(done - self.done)
+        self.done = done
+
+
 class _Selector:
     """Tracks the epoch with the best centred moving average of a metric."""
 
@@ -463,10 +581,21 @@ class _Selector:
 
 
 def _validation_subset(
-    users: np.ndarray, items: np.ndarray, config: TrainingConfig
+    users: np.ndarray,
+    items: np.ndarray,
+    config: TrainingConfig,
+    pairwise_items: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """All validation rows, or a seeded sample of ``max_validation_users``."""
+    """All validation rows, or a seeded sample of ``max_validation_users``.
+
+    ``pairwise_items``: the catalogue size of a model that runs a network on
+    every (user, item) pair; its sample is further capped at
+    ``validation_max_pairs // pairwise_items`` users.
+    """
     limit = config.max_validation_users
+    if pairwise_items and config.validation_max_pairs is not None:
+        cap = max(1, config.validation_max_pairs // pairwise_items)
+        limit = cap if limit is None else min(limit, cap)
     if limit is None or limit >= users.size:
         return users, items
     keep = np.sort(
@@ -506,8 +635,12 @@ def train_model(  # noqa: PLR0917 (positional order used by notebooks and nodes)
     """
     train_users = np.asarray(train_users)
     train_items = np.asarray(train_items)
+    pairwise = KerasScorer(model, n_items).pairwise
     val_users, val_items = _validation_subset(
-        np.asarray(val_users), np.asarray(val_items), config
+        np.asarray(val_users),
+        np.asarray(val_items),
+        config,
+        pairwise_items=n_items if pairwise else None,
     )
     if train_users.size == 0:
         raise ValueError("train_interactions is empty: nothing to train on")
@@ -541,6 +674,7 @@ def train_model(  # noqa: PLR0917 (positional order used by notebooks and nodes)
             exclude,
             ks=(10,),
             batch_size=config.eval_batch_size,
+            description=f"{model.name} validation",
         )
         return metrics, time.perf_counter() - start
 
@@ -548,6 +682,7 @@ def train_model(  # noqa: PLR0917 (positional order used by notebooks and nodes)
     rows: list[dict[str, float | int]] = []
     start = time.perf_counter()
     metrics, eval_seconds = validate()
+    reason: str | None = None
     rows.append(
         _row(
             epoch=0,
@@ -563,7 +698,16 @@ def train_model(  # noqa: PLR0917 (positional order used by notebooks and nodes)
     for epoch in range(1, config.epochs + 1):
         dataset, n_examples = epoch_dataset(sampler, epoch, config)
         fit_start = time.perf_counter()
-        fitted = model.fit(dataset, epochs=1, verbose=0, shuffle=False)
+        with progress(
+            f"{model.name} epoch {epoch}/{config.epochs}", n_examples, unit="examples"
+        ) as advance:
+            fitted = model.fit(
+                dataset,
+                epochs=1,
+                verbose=0,
+                shuffle=False,
+                callbacks=[ExamplesProgress(advance, config.batch_size, n_examples)],
+            )
         fit_seconds = time.perf_counter() - fit_start
         metrics, eval_seconds = validate()
         row = _row(
@@ -590,13 +734,22 @@ def train_model(  # noqa: PLR0917 (positional order used by notebooks and nodes)
             fit_seconds,
             eval_seconds,
         )
-        if selector.epochs_since_best() >= config.patience:
+        reason = stop_reason(
+            epoch=epoch,
+            epochs=config.epochs,
+            patience_reached=selector.epochs_since_best() >= config.patience,
+            elapsed=time.perf_counter() - start,
+            budget=config.max_train_seconds,
+        )
+        if reason == "patience":
             logger.info(
                 "%s: smoothed val NDCG@10 has not improved for %d epochs; stopping",
                 model.name,
                 config.patience,
             )
+        if reason is not None:
             break
+    stopped_at_cap = warn_if_capped(model.name, reason or "epochs")
     selector.close()
     total = time.perf_counter() - start
     model.set_weights(selector.best_weights)
@@ -622,6 +775,8 @@ def train_model(  # noqa: PLR0917 (positional order used by notebooks and nodes)
         "val_ndcg@10_smoothed": float(best["val_ndcg@10_smoothed"]),
         "train_seconds": float(total),
         "seconds_to_best": float(best["elapsed_seconds"]),
+        "stopped_at_cap": stopped_at_cap,
+        "stop_reason": reason or "epochs",
     }
     return TrainingResult(
         model=model,

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from ncf_recommender.constants import ITEM_ID, USER_ID
 from ncf_recommender.evaluation import Scorer, top_k
+from ncf_recommender.progress import progress
 from ncf_recommender.serving.data import ServingData
 from ncf_recommender.serving.ranking import (
     check_positive_int,
@@ -57,15 +58,25 @@ def top_n_all_users(
     width = min(check_top_n(top_n), n_items)
     check_positive_int("batch_users", batch_users)
     users = np.arange(n_users, dtype=np.int64)
-    if retrieval_scorer is None:
-        return top_k(scorer, users, seen, width)
     items_out = np.empty((n_users, width), dtype=np.int64)
     scores_out = np.empty((n_users, width), dtype=np.float64)
-    for start in range(0, n_users, batch_users):
-        part = slice(start, min(start + batch_users, n_users))
-        items_out[part], scores_out[part] = retrieve_and_rerank(
-            scorer, retrieval_scorer, users[part], seen, width, candidates=candidates
-        )
+    with progress("batch Top-N", n_users, unit="users") as advance:
+        for start in range(0, n_users, batch_users):
+            part = slice(start, min(start + batch_users, n_users))
+            if retrieval_scorer is None:
+                items_out[part], scores_out[part] = top_k(
+                    scorer, users[part], seen, width
+                )
+            else:
+                items_out[part], scores_out[part] = retrieve_and_rerank(
+                    scorer,
+                    retrieval_scorer,
+                    users[part],
+                    seen,
+                    width,
+                    candidates=candidates,
+                )
+            advance(part.stop - part.start)
     return items_out, scores_out
 
 
@@ -158,11 +169,23 @@ def batch_recommendations(
         retrieval_scorer = model_type.ranking_scorer(_model(models, name), data)
         candidates = 1
         method = f"exact: {name} ranks all {data.n_items} items by its ranking scorer"
+    large = data.n_users * data.n_items > retrieval.exact_max_pairs
     if (
-        not model_type.exact_always
+        large
+        and not model_type.exact_always
         and name != retrieval.model
-        and data.n_users * data.n_items > retrieval.exact_max_pairs
+        and retrieval.model not in models
     ):
+        # A run that did not train the retrieval model (modelling.models).
+        logger.warning(
+            "recommendations: retrieval model %r was not trained in this run; %s "
+            "ranks all %d items for each of %d users exactly (slower)",
+            retrieval.model,
+            name,
+            data.n_items,
+            data.n_users,
+        )
+    elif large and not model_type.exact_always and name != retrieval.model:
         retrieval_model = _model(models, retrieval.model)
         retrieval_scorer = get_model_type(retrieval.model).ranking_scorer(
             retrieval_model, data

@@ -152,8 +152,9 @@ def test_sequence_parameters_validate_in_each_environment(env):
 def test_shared_sequence_group_mirrors_the_trainer_defaults():
     """The Pydantic group has the dataclass's fields and defaults, and base keeps them.
 
-    Except one: on the default data, early stopping ranks a sample of 2,000
-    validation users per epoch (the trainer's default ranks all).
+    Except: on the default data, early stopping ranks a sample of 2,000
+    validation users per epoch (the trainer's default ranks all), and patience,
+    not a 12-epoch cosine decay, ends training (epochs 100, constant rate).
     """
     defaults = SequenceTrainingParams()
     no_change = SequenceTrainingOverrides()
@@ -162,7 +163,7 @@ def test_shared_sequence_group_mirrors_the_trainer_defaults():
     assert set(SequenceTrainingOverrides.model_fields) == set(vars(defaults))
     base = SequenceTrainingSettings.model_validate(_params()["sequence_training"])
     assert base.with_overrides(no_change) == replace(
-        defaults, max_validation_users=2000
+        defaults, max_validation_users=2000, epochs=100, decay_epochs=None
     )
 
 

@@ -410,6 +410,12 @@ def filter_k_core(
                 f"k-core filter not stable after kcore.max_rounds={params.max_rounds} rounds"
             )
         keep &= ~weak
+        logger.info(
+            "k-core round %d: %d rows removed, %d remain",
+            rounds,
+            weak.sum(),
+            keep.sum(),
+        )
     filtered = ratings.loc[keep].reset_index(drop=True)
     final = {
         **report,

@@ -27,6 +27,7 @@ from ncf_recommender.evaluation import (
     evaluate_scorer,
     full_ranking_metrics,
     interaction_matrix,
+    sample_rows,
     table_indices,
 )
 from ncf_recommender.lineage import model_info
@@ -191,9 +192,45 @@ def _validation_metrics(
     train_users, train_items = table_indices(train_interactions, "train_interactions")
     val_users, val_items = table_indices(val_interactions, "val_interactions")
     exclude = interaction_matrix(train_users, train_items, n_users, scorer.n_items)
-    return full_ranking_metrics(
+    sample_size = full_ranking_users(scorer, val_users.size, evaluation)
+    keep = sample_rows(val_users.size, sample_size, evaluation.sample_seed)
+    if keep is not None:
+        val_users, val_items = val_users[keep], val_items[keep]
+    metrics = full_ranking_metrics(
         scorer, val_users, val_items, exclude, evaluation.ks, evaluation.batch_size
     )
+    if keep is not None:
+        metrics["user_sample"] = {
+            "users": int(keep.size),
+            "seed": evaluation.sample_seed,
+        }
+    return metrics
+
+
+def full_ranking_users(
+    scorer: Scorer, n_rows: int, evaluation: EvaluationParams
+) -> int | None:
+    """How many users a scorer ranks in full (``None``: every one of ``n_rows``).
+
+    Only scorers that mark themselves ``pairwise`` (every (user, item) pair runs
+    through a network, e.g. MLP-NCF and NeuMF) are sampled, and only when
+    ``n_rows * n_items`` exceeds ``evaluation.pairwise_max_pairs``.
+
+    Args:
+        scorer: The model.
+        n_rows: Users to evaluate.
+        evaluation: Evaluation settings.
+
+    Returns:
+        The sample size, or ``None`` for all users.
+    """
+    budget = evaluation.pairwise_max_pairs
+    n_items = int(scorer.n_items)
+    if not getattr(scorer, "pairwise", False) or budget is None:
+        return None
+    if n_rows * n_items <= budget:
+        return None
+    return max(2, budget // n_items)
 
 
 def _entry(  # noqa: PLR0917 (mirrors evaluate_scorer's positional order)
@@ -223,7 +260,19 @@ def _entry(  # noqa: PLR0917 (mirrors evaluate_scorer's positional order)
         ks=evaluation.ks,
         top_n=evaluation.top_n,
         batch_size=evaluation.batch_size,
+        full_ranking_users=full_ranking_users(
+            scorer, len(test_interactions), evaluation
+        ),
+        sample_seed=evaluation.sample_seed,
     )
+    if "user_sample" in entry:
+        logger.info(
+            "%s: full ranking on a seeded sample of %d test users (seed %d): "
+            "(users x items) above evaluation.pairwise_max_pairs",
+            type(scorer).__name__,
+            entry["user_sample"]["users"],
+            entry["user_sample"]["seed"],
+        )
     entry["validation"] = _validation_metrics(
         scorer if validation_scorer is None else validation_scorer,
         train_interactions,
@@ -288,6 +337,9 @@ def _with_training(
     """
     for key in ("train_seconds", "seconds_to_best", "best_epoch", "epochs_run"):
         entry[key] = training_summary[key]
+    # Whether training ended on its epoch cap or time budget while validation
+    # still improved (absent from summaries written before this key existed).
+    entry["stopped_at_cap"] = bool(training_summary.get("stopped_at_cap", False))
     if "pretrained_from" in training_summary:
         entry["pretrained_from"] = list(training_summary["pretrained_from"])
     logger.info(

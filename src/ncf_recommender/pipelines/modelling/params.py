@@ -102,6 +102,8 @@ class TrainingParams(_Strict):
     steps_per_execution: int = Field(default=50, ge=1)
     eval_batch_size: int | None = Field(default=None, ge=1)
     max_validation_users: int | None = Field(default=None, ge=1)
+    validation_max_pairs: int | None = Field(default=None, ge=1)
+    max_train_seconds: float | None = Field(default=None, gt=0.0)
     seed: int = Field(default=42, ge=0)
 
     def with_overrides(self, overrides: TrainingOverrides) -> TrainingConfig:
@@ -138,6 +140,8 @@ class TrainingOverrides(_Strict):
     steps_per_execution: int | None = Field(default=None, ge=1)
     eval_batch_size: int | None = Field(default=None, ge=1)
     max_validation_users: int | None = Field(default=None, ge=1)
+    validation_max_pairs: int | None = Field(default=None, ge=1)
+    max_train_seconds: float | None = Field(default=None, gt=0.0)
     seed: int | None = Field(default=None, ge=0)
 
 
@@ -148,6 +152,13 @@ class EvaluationParams(_Strict):
         ks: Cut-offs of HR@K and NDCG@K.
         top_n: Length of the top-N lists for coverage and novelty.
         batch_size: Users scored per batch (``None``: automatic).
+        pairwise_max_pairs: Largest number of (user, item) pairs a model whose
+            score is not a dot product (MLP-NCF, NeuMF: every pair goes through
+            the tower) ranks in full; above it, the full ranking uses a seeded
+            sample of ``pairwise_max_pairs // n_items`` users, labelled
+            ``user_sample`` with standard errors. Dot-product and sequence
+            models always rank every user. ``None``: no limit.
+        sample_seed: Seed of that user sample.
     """
 
     ks: tuple[Annotated[int, Field(ge=1)], ...] = Field(
@@ -155,6 +166,8 @@ class EvaluationParams(_Strict):
     )
     top_n: int = Field(default=10, ge=1)
     batch_size: int | None = Field(default=None, ge=1)
+    pairwise_max_pairs: int | None = Field(default=None, ge=1)
+    sample_seed: int = Field(default=0, ge=0)
 
 
 class ALSParams(_Strict):
@@ -244,6 +257,9 @@ class SequenceTrainingSettings(_Strict):
         default=_SEQUENCE_DEFAULTS.max_validation_users, ge=1
     )
     jit_compile: bool = _SEQUENCE_DEFAULTS.jit_compile
+    max_train_seconds: float | None = Field(
+        default=_SEQUENCE_DEFAULTS.max_train_seconds, gt=0.0
+    )
     seed: int = Field(default=_SEQUENCE_DEFAULTS.seed, ge=0)
 
     def with_overrides(
@@ -284,6 +300,7 @@ class SequenceTrainingOverrides(_Strict):
     eval_batch_size: int | None = Field(default=None, ge=1)
     max_validation_users: int | None = Field(default=None, ge=1)
     jit_compile: bool | None = None
+    max_train_seconds: float | None = Field(default=None, gt=0.0)
     seed: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")

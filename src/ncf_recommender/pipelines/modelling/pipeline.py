@@ -31,20 +31,18 @@ from ncf_recommender.pipelines.modelling.nodes import (
     plot_model_comparison,
     train_ncf_model,
 )
+from ncf_recommender.pipelines.modelling.selection import (
+    BASELINES,
+    MODELS,
+    NCF_MODELS,  # noqa: F401 (re-exported: modelling.NCF_MODELS)
+    SEQUENCE_MODELS,
+    selected_models,
+)
 from ncf_recommender.pipelines.modelling.sequence_nodes import (
     evaluate_sequence_model,
     train_sequence_model,
 )
 
-#: The NCF family (user-item models; shared parameter group ``training``).
-NCF_MODELS: tuple[str, ...] = ("gmf", "mlp", "neumf")
-#: Next-item sequence models (shared parameter group ``sequence_training``).
-SEQUENCE_MODELS: tuple[str, ...] = ("sasrec", "gru")
-#: Keras models trained by ``kedro run --pipeline modelling``, in dependency order
-#: (namespaces, tags and ``ranking_metrics`` keys; ``<name>_model`` in the catalog).
-MODELS: tuple[str, ...] = NCF_MODELS + SEQUENCE_MODELS
-#: Baselines evaluated in the same run (``ranking_metrics`` keys).
-BASELINES: tuple[str, ...] = ("most_popular", "als")
 #: Extra inputs of a model's training node: its pretrained models.
 PRETRAINED_INPUTS: Mapping[str, Mapping[str, str]] = {
     "neumf": {f"pretrained_{name}": f"{name}_model" for name in PRETRAINED_FROM},
@@ -244,14 +242,21 @@ def report_pipeline(models: Sequence[str] = MODELS) -> Pipeline:
     )
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    """Train GMF, MLP-NCF, NeuMF, SASRec and GRU4Rec; evaluate them and the baselines; report.
+def create_pipeline(models: Sequence[str] | None = None, **kwargs) -> Pipeline:
+    """Train the selected Keras models; evaluate them and the baselines; report.
+
+    Args:
+        models: Keras models to train (a subset of :data:`MODELS`); ``None``:
+            the run's ``modelling.models`` (:func:`selected_models`), by default
+            GMF, MLP-NCF, NeuMF, SASRec and GRU4Rec.
+        **kwargs: Ignored (Kedro's ``find_pipelines`` passes none).
 
     Returns:
         The ``modelling`` pipeline.
     """
+    chosen = tuple(selected_models() if models is None else models)
     return (
-        sum((model_pipeline(name) for name in MODELS), Pipeline([]))
+        sum((model_pipeline(name) for name in chosen), Pipeline([]))
         + baselines_pipeline()
-        + report_pipeline(MODELS)
+        + report_pipeline(chosen)
     )

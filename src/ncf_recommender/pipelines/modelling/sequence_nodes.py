@@ -106,6 +106,8 @@ def _summary(history: pd.DataFrame, total_seconds: float) -> dict[str, Any]:
         "val_hr@10": float(best["val_hr@10"]),
         "train_seconds": float(total_seconds),
         "seconds_to_best": float(best["elapsed_seconds"]),
+        "stopped_at_cap": bool(history.attrs.get("stopped_at_cap", False)),
+        "stop_reason": str(history.attrs.get("stop_reason", "epochs")),
     }
 
 

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from kedro.pipeline import Node, Pipeline
 
+from ncf_recommender.pipelines.modelling.selection import MODELS, selected_models
 from ncf_recommender.pipelines.recommendation.nodes import generate_recommendations
 
-#: Model types whose trained models the pipeline reads (``<name>_model``).
-MODEL_TYPES = ("gmf", "mlp", "neumf", "sasrec", "gru")
+#: Model types whose trained models the pipeline can read (``<name>_model``).
+MODEL_TYPES = MODELS
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    """Trained models + ``interactions`` → ``recommendations`` for every user."""
+def create_pipeline(models: Sequence[str] | None = None, **kwargs) -> Pipeline:
+    """Trained models + ``interactions`` → ``recommendations`` for every user.
+
+    Args:
+        models: Model types whose ``<name>_model`` the node reads; ``None``: the
+            run's ``modelling.models`` (every model by default).
+        **kwargs: Ignored.
+
+    Returns:
+        The ``recommendation`` pipeline.
+    """
     inputs = {
         "ranking_metrics": "ranking_metrics",
         "interactions": "interactions",
@@ -19,7 +31,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         "item_mapping": "item_mapping",
         "params": "params:recommendation",
     }
-    inputs.update({name: f"{name}_model" for name in MODEL_TYPES})
+    chosen = selected_models() if models is None else tuple(models)
+    inputs.update({name: f"{name}_model" for name in chosen})
     return Pipeline(
         [
             Node(

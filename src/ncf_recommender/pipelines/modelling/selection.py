@@ -1,0 +1,108 @@
+"""Which models a run trains: the ``modelling.models`` parameter.
+
+Kedro builds pipelines before any node sees a parameter, so the selection is
+read from the run's parameters (``conf`` plus ``--params``) by
+:class:`~ncf_recommender.hooks.ModelSelectionHooks` right after the context is
+created, and the ``modelling`` and ``recommendation`` pipelines are built from
+:func:`selected_models`. The baselines (most popular, ALS) are always
+evaluated: they are the reference every entry of ``ranking_metrics`` is read
+against.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: The NCF family (user-item models; shared parameter group ``training``).
+NCF_MODELS: tuple[str, ...] = ("gmf", "mlp", "neumf")
+#: Next-item sequence models (shared parameter group ``sequence_training``).
+SEQUENCE_MODELS: tuple[str, ...] = ("sasrec", "gru")
+#: Every Keras model, in dependency order.
+MODELS: tuple[str, ...] = NCF_MODELS + SEQUENCE_MODELS
+#: Baselines evaluated in every run (``ranking_metrics`` keys).
+BASELINES: tuple[str, ...] = ("most_popular", "als")
+
+_selection: tuple[str, ...] | None = None
+
+
+class ModellingParams(BaseModel):
+    """The ``modelling`` parameter group.
+
+    Attributes:
+        models: Keras models the run trains, evaluates and may serve (any of
+            :data:`MODELS`; baseline names are accepted and change nothing,
+            the baselines always run). Order does not matter: they train in
+            dependency order. A string ``"sasrec+gru"`` is accepted too, for
+            ``kedro run --params modelling.models=sasrec+gru``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    models: tuple[str, ...] = Field(default=MODELS, min_length=1)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _split_string(cls, value: Any) -> Any:
+        """Accept ``"sasrec+gru"`` (``kedro run --params`` splits lists on commas)."""
+        if isinstance(value, str):
+            return tuple(name for name in re.split(r"[\s+,]+", value) if name)
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Reject unknown or repeated names and a list without any Keras model."""
+        unknown = [name for name in names if name not in (*MODELS, *BASELINES)]
+        if unknown:
+            raise ValueError(
+                f"modelling.models: unknown model(s) {unknown}; choose from "
+                f"{list(MODELS)} (baselines {list(BASELINES)} always run)"
+            )
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"modelling.models: {repeated} listed more than once")
+        if not any(name in MODELS for name in names):
+            raise ValueError(
+                f"modelling.models: name at least one of {list(MODELS)}, got {list(names)}"
+            )
+        return tuple(name for name in MODELS if name in names)
+
+
+def models_from_parameters(parameters: Mapping[str, Any]) -> tuple[str, ...]:
+    """The validated selection in a run's parameters.
+
+    Args:
+        parameters: The run's parameters (``modelling`` absent: every model).
+
+    Returns:
+        The selected Keras models, in dependency order.
+
+    Raises:
+        pydantic.ValidationError: If ``modelling`` is malformed or names an
+            unknown model.
+    """
+    return ModellingParams.model_validate(parameters.get("modelling") or {}).models
+
+
+def select_models(models: tuple[str, ...] | None) -> bool:
+    """Set the models that the pipelines are built with.
+
+    Args:
+        models: Validated selection; ``None`` resets to every model.
+
+    Returns:
+        Whether the selection changed.
+    """
+    global _selection  # noqa: PLW0603 (one process-wide selection, as Kedro's pipelines)
+    changed = (models or MODELS) != selected_models()
+    _selection = None if models is None else tuple(models)
+    return changed
+
+
+def selected_models() -> tuple[str, ...]:
+    """The Keras models of the current run (every model unless selected)."""
+    return MODELS if _selection is None else _selection
