@@ -187,9 +187,9 @@ def project_copy(dest: Path) -> Path:
 
 def configured_parameters() -> dict[str, Any]:
     """The parameters of ``--env synthetic-full`` as configured (no runtime params)."""
-    from kedro.config import OmegaConfigLoader  # noqa: PLC0415
+    from ncf_recommender.config import EnvironmentConfigLoader  # noqa: PLC0415
 
-    loader = OmegaConfigLoader(
+    loader = EnvironmentConfigLoader(
         conf_source=str(ROOT / "conf"),
         base_env="base",
         default_run_env="synthetic-full",

@@ -100,8 +100,9 @@ def check_lineage(
     current = mappings_fingerprint(user_mapping, item_mapping)
     stored = info.get(FINGERPRINT_KEY)
     if stored != current:
+        which = f"version {version}" if version else "(latest version)"
         raise LineageError(
-            f"{model} version {version} was trained with id mappings {stored}, but "
+            f"{model} {which} was trained with id mappings {stored}, but "
             f"the catalog's user_mapping/item_mapping are {current}: they come from "
             "different data_processing runs. Retrain the model on the current data "
             "(kedro run --pipeline modelling) or serve the environment it was "

@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ncf_recommender.atomic import PARTIAL_MARK
+from ncf_recommender.lineage import model_info
 from ncf_recommender.serving.api import create_app
 from ncf_recommender.serving.recommender import (
     PROJECT_PATH_ENV,
@@ -91,6 +92,10 @@ def project(tmp_path_factory):
             "sasrec_model": build_sequence_model("sasrec", N_ITEMS),
             "gru_model": build_sequence_model("gru", N_ITEMS),
             "ranking_metrics": {"gmf": {"validation": {"ndcg@10": 0.3}}},
+            **{
+                f"{name}_model_info": model_info(user_mapping, item_mapping)
+                for name in ("gmf", "mlp", "neumf", "sasrec", "gru")
+            },
         },
     )
     kill_during_save(KILLED_MODEL_SAVE, str(root))

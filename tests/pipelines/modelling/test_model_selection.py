@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kedro.config import OmegaConfigLoader
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -13,6 +12,7 @@ from kedro.io import MemoryDataset
 from kedro.runner import SequentialRunner
 from pydantic import ValidationError
 
+from ncf_recommender.config import EnvironmentConfigLoader
 from ncf_recommender.pipelines.modelling import pipeline as modelling
 from ncf_recommender.pipelines.modelling.nodes import full_ranking_users
 from ncf_recommender.pipelines.modelling.params import EvaluationParams
@@ -60,7 +60,7 @@ def test_pipelines_hold_only_the_selected_models():
 
 @pytest.mark.slow
 def test_a_subset_run_reports_only_it_and_the_baselines(tmp_path):
-    conf = OmegaConfigLoader(
+    conf = EnvironmentConfigLoader(
         conf_source=str(PROJECT / "conf"), base_env="base", default_run_env="base"
     )
     pipeline = modelling.create_pipeline(("gmf",))

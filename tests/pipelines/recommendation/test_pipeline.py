@@ -11,6 +11,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from ncf_recommender.evaluation import top_k
+from ncf_recommender.lineage import LineageError, model_info
 from ncf_recommender.models.sequences import SequenceScorer, build_histories
 from ncf_recommender.pipelines.recommendation import create_pipeline
 from ncf_recommender.serving.recommender import ServingData, get_model_type
@@ -54,8 +55,9 @@ def models():
     }
 
 
-def run_pipeline(frames, models, metrics=METRICS, **params):
+def run_pipeline(frames, models, metrics=METRICS, infos=None, **params):
     interactions, user_mapping, item_mapping = frames
+    infos = infos or {}
     datasets = {
         "interactions": MemoryDataset(interactions),
         "user_mapping": MemoryDataset(user_mapping),
@@ -67,6 +69,9 @@ def run_pipeline(frames, models, metrics=METRICS, **params):
     }
     for name, model in models.items():
         datasets[f"{name}_model"] = MemoryDataset(model, copy_mode="assign")
+        datasets[f"{name}_model_info"] = MemoryDataset(
+            infos.get(name, model_info(user_mapping, item_mapping))
+        )
     catalog = DataCatalog(datasets=datasets)
     SequentialRunner().run(create_pipeline(), catalog)
     return catalog.load("recommendations"), catalog.load("recommendation_summary")
@@ -196,3 +201,14 @@ def test_auto_includes_the_sequence_models(frames, models):
     assert summary["model"] == "gru"
     assert "'gru'" in summary["selected_by"] and "'sasrec'" in summary["selected_by"]
     assert recommendations["user_id"].nunique() == N_USERS
+
+
+def test_a_model_trained_on_other_mappings_is_refused(frames, models):
+    _, user_mapping, item_mapping = frames
+    other = item_mapping.assign(item_id=item_mapping["item_id"] + "-old")
+    stale = model_info(user_mapping, other)
+    with pytest.raises(LineageError) as raised:
+        run_pipeline(frames, models, infos={"mlp": stale})
+    message = str(raised.value)
+    assert "mlp_model" in message and stale["mappings_fingerprint"] in message
+    assert model_info(user_mapping, item_mapping)["mappings_fingerprint"] in message

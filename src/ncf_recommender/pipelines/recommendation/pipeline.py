@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from kedro.pipeline import Node, Pipeline
 
 from ncf_recommender.pipelines.modelling.selection import MODELS, selected_models
-from ncf_recommender.pipelines.recommendation.nodes import generate_recommendations
+from ncf_recommender.pipelines.recommendation.nodes import (
+    INFO_SUFFIX,
+    generate_recommendations,
+)
 
 #: Model types whose trained models the pipeline can read (``<name>_model``).
 MODEL_TYPES = MODELS
@@ -33,6 +36,8 @@ def create_pipeline(models: Sequence[str] | None = None, **kwargs) -> Pipeline:
     }
     chosen = selected_models() if models is None else tuple(models)
     inputs.update({name: f"{name}_model" for name in chosen})
+    # Each model's lineage record: the node refuses a model trained on other mappings.
+    inputs.update({f"{name}{INFO_SUFFIX}": f"{name}_model_info" for name in chosen})
     return Pipeline(
         [
             Node(
