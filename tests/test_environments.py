@@ -177,3 +177,29 @@ def test_serving_reads_the_environment_it_is_given(
     for name in ("interactions", "user_mapping", "gmf_model", "ranking_metrics"):
         path = Path(store.catalog.get(name)._describe()["filepath"])
         assert path.is_relative_to(project / "data" / folder), (name, path)
+
+
+@pytest.mark.parametrize("env", ["amazon-grocery", "movielens", None])
+def test_params_merge_key_by_key_in_every_environment(env):
+    """``--params training.seed=3`` changes that key only, in any environment."""
+    runtime = {"training": {"seed": 3}, "baselines": {"als": {"seed": 4}}}
+    plain, overridden = (
+        EnvironmentConfigLoader(
+            conf_source=str(PROJECT_ROOT / "conf"),
+            env=env,
+            base_env="base",
+            default_run_env="local",
+            runtime_params=params,
+        )["parameters"]
+        for params in (None, runtime)
+    )
+    expected = {
+        **plain,
+        "training": {**plain["training"], "seed": 3},
+        "baselines": {
+            **plain["baselines"],
+            "als": {**plain["baselines"]["als"], "seed": 4},
+        },
+    }
+    assert overridden == expected
+    assert len(plain["training"]) > 5, "the base group reaches the environment"

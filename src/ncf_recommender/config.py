@@ -14,6 +14,15 @@ environment's files live once, for every dataset::
   environment (or ``conf/local``) sets ``data_root`` itself, e.g. to a bigger disk.
 
 A run in one environment therefore never reads or writes another's files.
+
+It also mends how ``--params`` reach the parameters of an environment that has
+parameter files of its own. Kedro merges the runtime parameters into the base
+folder's parameters and again into the environment's, then lets every top-level
+group of the environment replace the base group whole: ``--params
+training.seed=3`` in ``--env amazon-grocery`` thus left a ``training`` group of
+one key, and every other training setting fell back to its code default instead
+of ``conf/base``. Here the runtime parameters are merged once, key by key, into
+the already merged base + environment parameters.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from kedro.config import OmegaConfigLoader
+from omegaconf import OmegaConf
 
 #: Data folder name of a run without ``--env`` (Kedro's ``local`` over ``base``).
 DEFAULT_DATA_ENV = "default"
@@ -62,3 +72,29 @@ class EnvironmentConfigLoader(OmegaConfigLoader):
             "data_root": f"{DATA_FOLDER}/{name}",
             **declared,
         }
+
+    def __getitem__(self, key: str) -> Any:
+        """The configuration for ``key``; parameters with ``--params`` merged last.
+
+        Args:
+            key: Configuration kind (``catalog``, ``parameters``, ...).
+
+        Returns:
+            The merged configuration.
+        """
+        config = super().__getitem__(key)
+        if key != "parameters" or not self.runtime_params:
+            return config
+        merged = OmegaConf.unsafe_merge(
+            OmegaConf.create(config), OmegaConf.create(dict(self.runtime_params))
+        )
+        return OmegaConf.to_container(merged, resolve=True)
+
+    def _merge_and_resolve(self, key: str, config_per_file: dict[Any, Any]) -> Any:
+        """Merge one folder's files; parameters without the runtime ones (see above)."""
+        if key != "parameters":
+            return super()._merge_and_resolve(key, config_per_file)
+        files = list(config_per_file.values())
+        if not files:
+            return {}
+        return OmegaConf.to_container(OmegaConf.unsafe_merge(*files), resolve=True)
