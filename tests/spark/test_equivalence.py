@@ -10,6 +10,8 @@ as a difference to mirror in :mod:`ncf_recommender.spark.nodes`.
 
 from __future__ import annotations
 
+import gzip
+import json
 from pathlib import Path
 
 import numpy as np
@@ -365,4 +367,88 @@ def test_real_2014_head_matches_pandas(spark, kcore):
     expected = _pandas_path(pandas_source, source_params, kcore)
     got = _spark_path(spark_source, source_params, kcore)
     assert expected["report"]["rows_in"] == 50_698
+    _assert_equivalent(expected, got)
+
+
+def _env_source(env: str) -> tuple[dict, SourceParams]:
+    catalog = yaml.safe_load((PROJECT / f"conf/{env}/catalog.yml").read_text())
+    params = yaml.safe_load((PROJECT / f"conf/{env}/parameters.yml").read_text())
+    return catalog["source_ratings"], SourceParams.model_validate(params["source"])
+
+
+def _cut_json_lines(path: Path) -> Path:
+    """Reviews in JSON lines, gzipped and cut short, with malformed lines."""
+    base = generate_ratings(n_ratings=6_000, seed=5)
+    records = [
+        json.dumps(
+            {
+                "reviewerID": user,
+                "asin": item,
+                "overall": float(rating),
+                # every fourth review in milliseconds
+                "unixReviewTime": int(stamp) * (1000 if number % 4 == 0 else 1),
+            }
+        )
+        for number, (user, item, rating, stamp) in enumerate(
+            base[["user", "item", "rating", "timestamp"]].itertuples(index=False)
+        )
+    ]
+    records[10:10] = ["{not json", "[1, 2]", ""]
+    records[50:50] = [records[49], json.dumps({"reviewerID": "x", "asin": "y"})]
+    data = gzip.compress(("\n".join(records) + "\n").encode())
+    path.write_bytes(data[: len(data) - 200])  # a download cut short
+    return path
+
+
+@pytest.mark.slow
+def test_pandas_reader_report_reaches_the_spark_report(spark, tmp_path):
+    """A format without a Spark reader: the pandas frame, its rejections and cut, in Spark."""
+    entry, source_params = _env_source("amazon-2014-reviews")
+    path = _cut_json_lines(tmp_path / "reviews.json.gz")
+    source = AbstractDataset.from_config(
+        "source_ratings",
+        {**entry, "filepath": str(path), "allow_truncated": True},
+    ).load()
+    for validate in (pandas_nodes.validate_schema, spark_nodes.spark_validate_schema):
+        with pytest.raises(pandas_nodes.TruncatedDataError, match="reviews.json.gz"):
+            validate(source, source_params)
+    accepted = source_params.model_copy(update={"allow_truncated": True})
+    kcore = KCoreParams(min_user_interactions=2, min_item_interactions=2)
+    expected = _pandas_path(source, accepted, kcore)
+    got = _spark_path(source, accepted, kcore)
+    report = expected["report"]
+    assert report["rows_dropped"]["malformed_json"] > 0
+    assert report["truncation"] is not None
+    assert report["timestamps_in_other_unit"] > 0
+    assert report["exact_duplicates"] > 0
+    _assert_equivalent(expected, got)
+
+
+GROCERY = Path("/work/shared/datasets/amazon/grocery-2014-5core/interactions.tsv")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not GROCERY.exists(), reason="shared real Amazon data not here")
+@pytest.mark.parametrize("reader", ["pandas frame", "Spark reader"])
+def test_real_grocery_without_ratings_matches_pandas(spark, reader):
+    """Real TSV with a header and no rating column (implicit rating), both handovers."""
+    entry, source_params = _env_source("amazon-grocery")
+    assert source_params.columns["rating"] is None
+    pandas_source = AbstractDataset.from_config(
+        "source_ratings", {**entry, "filepath": str(GROCERY)}
+    ).load()
+    spark_entry = (
+        {**entry, "type": "ncf_recommender.spark.readers.SparkDelimitedRatingsDataset"}
+        if reader == "Spark reader"
+        else entry
+    )
+    spark_source = AbstractDataset.from_config(
+        "spark_source_ratings",
+        {k: v for k, v in spark_entry.items() if k != "metadata"}
+        | {"filepath": str(GROCERY)},
+    ).load()
+    kcore = KCoreParams(min_user_interactions=1, min_item_interactions=1)
+    expected = _pandas_path(pandas_source, source_params, kcore)
+    got = _spark_path(spark_source, source_params, kcore)
+    assert expected["report"]["rows_in"] == 121_892
     _assert_equivalent(expected, got)
