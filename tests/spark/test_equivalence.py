@@ -286,7 +286,7 @@ def test_spark_reader_counts_rejections_like_the_pandas_reader(spark, tmp_path):
     """Small file, every reader rule: the Spark reader's frame and report = pandas'."""
     path = tmp_path / "small.csv"
     path.write_bytes(
-        b"u1,i1,5.0,1400000000,\r\n"  # a trailing separator on every line
+        b"\xef\xbb\xbfu1,i1,5.0,1400000000,\r\n"  # BOM; a trailing separator on every line
         b"u2,i2,4.0,1400000001,\n"
         b"u3,i3,4.0,1400000002\n"  # lacks it: a wrong field count
         b"u4,i4,4.0,1400000003,,\n"  # one more: a trailing separator

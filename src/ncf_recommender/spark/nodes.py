@@ -179,12 +179,19 @@ def _reader_report(source: DataFrame | pd.DataFrame, params: SourceParams) -> di
             "truncation": None,
         }
     about = source.schema[READER_REASON].metadata.get("reader", {})
-    rejected = source.where(F.col(READER_REASON).isNotNull())
-    counts = {
-        row[READER_REASON]: int(row["count"])
-        for row in rejected.groupBy(READER_REASON).count().collect()
+    return {  # the rejections are counted with the other counts, in one pass
+        "file": about.get("file"),
+        "format": about.get("format"),
+        "rows_rejected": None,
+        "examples": [],
+        "truncation": None,
     }
-    examples = [
+
+
+def _examples(frame: DataFrame) -> list[dict[str, Any]]:
+    """The first rejected rows in file order, quoted as the pandas readers do."""
+    rejected = frame.where(F.col(READER_REASON).isNotNull())
+    return [
         {
             "reason": row[READER_REASON],
             "line": None,  # as pyarrow's invalid-row handler: no line numbers
@@ -192,13 +199,6 @@ def _reader_report(source: DataFrame | pd.DataFrame, params: SourceParams) -> di
         }
         for row in rejected.orderBy(SOURCE_ROW).limit(MAX_EXAMPLES).collect()
     ]
-    return {
-        "file": about.get("file"),
-        "format": about.get("format"),
-        "rows_rejected": dict(sorted(counts.items())),
-        "examples": examples,
-        "truncation": None,
-    }
 
 
 def spark_validate_schema(
@@ -260,7 +260,7 @@ def spark_validate_schema(
             + f"; it has {source_columns}. Fix 'source.columns' in the parameters "
             "of this environment."
         )
-    frame = _with_source_row(source, mapped).where(F.col(READER_REASON).isNull())
+    frame = _with_source_row(source, mapped)
     has_rating = params.columns[RATING] is not None
     stamp, stamp_missing, stamp_bad = _parse_number(TIMESTAMP)
     if has_rating:
@@ -271,16 +271,18 @@ def spark_validate_schema(
         rating_missing = rating_bad = F.lit(False)
         candidates = stamp_bad
     ids = {target: _strip(F.col(target)) for target in (USER_ID, ITEM_ID)}
+    read = F.col(READER_REASON).isNull()
     parsed = frame.select(
         *[F.when(text != "", text).alias(target) for target, text in ids.items()],
         rating.alias(RATING),
         stamp.alias("_stamp"),
         F.col(SOURCE_ROW),
+        F.col(READER_REASON),
         rating_missing.alias("_rating_missing"),
         rating_bad.alias("_rating_bad"),
         stamp_missing.alias("_stamp_missing"),
         stamp_bad.alias("_stamp_bad"),
-        _header_line(params, candidates).alias(_HEADER),
+        (read & _header_line(params, candidates)).alias(_HEADER),
     )
     stamp = F.col("_stamp")
     in_ms = (stamp >= MS_THRESHOLD) & (stamp < MAX_TIMESTAMP_MS)
@@ -290,33 +292,51 @@ def spark_validate_schema(
         F.when(in_ms, F.floor(stamp / 1000.0).cast("double")).otherwise(stamp), 0
     )
     too_big = F.coalesce(F.abs(seconds) >= 2.0**62, F.lit(False))
-    data = parsed.where(~F.col(_HEADER)).select(
+    flagged = parsed.select(
         "*",
         F.when(~too_big, seconds).cast("long").alias(TIMESTAMP),
         too_big.alias("_too_big"),
         F.coalesce(in_other_unit, F.lit(False)).alias("_other_unit"),
+        (read & ~F.col(_HEADER)).alias("_data"),
     )
-    counts = data.agg(
-        F.count_if(F.col(USER_ID).isNull()).alias(USER_ID),
-        F.count_if(F.col(ITEM_ID).isNull()).alias(ITEM_ID),
-        F.count_if("_rating_missing").alias(RATING),
-        F.count_if("_stamp_missing").alias(TIMESTAMP),
-        F.count_if("_rating_bad").alias("rating_bad"),
-        F.count_if(F.col("_stamp_bad") | F.col("_too_big")).alias("timestamp_bad"),
-        F.count_if("_other_unit").alias("other_unit"),
+    is_data = F.col("_data")
+    counts = flagged.agg(
+        F.count_if(is_data & F.col(USER_ID).isNull()).alias(USER_ID),
+        F.count_if(is_data & F.col(ITEM_ID).isNull()).alias(ITEM_ID),
+        F.count_if(is_data & F.col("_rating_missing")).alias(RATING),
+        F.count_if(is_data & F.col("_stamp_missing")).alias(TIMESTAMP),
+        F.count_if(is_data & F.col("_rating_bad")).alias("rating_bad"),
+        F.count_if(is_data & (F.col("_stamp_bad") | F.col("_too_big"))).alias(
+            "timestamp_bad"
+        ),
+        F.count_if(is_data & F.col("_other_unit")).alias("other_unit"),
+        F.count_if(F.col(_HEADER)).alias("headers"),
         F.count(F.lit(1)).alias("rows"),
+        *[
+            F.count_if(F.col(READER_REASON) == reason).alias(f"_r_{reason}")
+            for reason in READER_REASONS
+        ],
     ).first()
-    headers = parsed.where(F.col(_HEADER)).count()
+    if reader["rows_rejected"] is None:  # the Spark reader: counted just now
+        reader["rows_rejected"] = {
+            reason: int(counts[f"_r_{reason}"])
+            for reason in sorted(READER_REASONS)
+            if counts[f"_r_{reason}"]
+        }
+        if reader["rows_rejected"]:
+            reader["examples"] = _examples(source)
+        rows_in = int(counts["rows"])
+    else:  # a pandas reader's frame holds only what it did not reject
+        rows_in = int(counts["rows"]) + sum(reader["rows_rejected"].values())
+    data = flagged.where(is_data)
     rejected = {reason: 0 for reason in READER_REASONS}
     rejected.update(reader["rows_rejected"])
-    rejected["header_line"] += int(headers)
+    rejected["header_line"] += int(counts["headers"])
     report = {
         "source": params.name,
         "file": reader["file"],
         "format": reader["format"],
-        "rows_in": int(counts["rows"])
-        + int(headers)
-        + sum(reader["rows_rejected"].values()),
+        "rows_in": rows_in,
         "rows_rejected_before_parsing": rejected,
         "rejected_examples": reader["examples"],
         "missing": {name: int(counts[name]) for name in RAW_COLUMNS},

@@ -116,8 +116,11 @@ class SparkDelimitedRatingsDataset(AbstractDataset[DataFrame, DataFrame]):
         unquoted = F.regexp_replace(
             line, f"{quote}(?:[^{quote}]|{quote}{quote})*{quote}", ""
         )
-        count = F.size(F.split(unquoted, sep, -1))
-        return F.split(line, sep, -1), count
+        fields = F.split(line, sep, -1)
+        count = F.when(
+            line.contains(self._quote), F.size(F.split(unquoted, sep, -1))
+        ).otherwise(F.size(fields))
+        return fields, count
 
     def _names(self, first: str) -> list[str]:
         """All field names, plus a placeholder when the first line ends with ``sep``."""
@@ -145,10 +148,15 @@ class SparkDelimitedRatingsDataset(AbstractDataset[DataFrame, DataFrame]):
         """
         spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
         lines = spark.read.text(str(self._filepath)).select(
-            F.regexp_replace(F.col(_LINE), "^\ufeff", "").alias(_LINE),
+            F.when(
+                F.col(_LINE).startswith("\ufeff"), F.substring(F.col(_LINE), 2, 1 << 30)
+            )
+            .otherwise(F.col(_LINE))
+            .alias(_LINE),
             F.monotonically_increasing_id().alias(SOURCE_ROW),
         )
-        head = lines.where(F.col(_LINE) != "").orderBy(SOURCE_ROW).head(1)
+        # a limit reads the partitions in order: the file's first non-blank line
+        head = lines.where(F.col(_LINE) != "").head(1)
         first = head[0][_LINE] if head else ""
         names = self._names(first)
         keep = self._columns or [name for name in names if name != _TRAILING]
