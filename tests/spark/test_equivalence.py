@@ -282,10 +282,11 @@ def test_tricky_csv_through_the_amazon_2014_readers_matches_pandas(spark, tmp_pa
     _assert_equivalent(expected, got)
 
 
-def test_spark_reader_counts_rejections_like_the_pandas_reader(spark, tmp_path):
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_spark_reader_counts_rejections_like_the_pandas_reader(spark, tmp_path, suffix):
     """Small file, every reader rule: the Spark reader's frame and report = pandas'."""
-    path = tmp_path / "small.csv"
-    path.write_bytes(
+    path = tmp_path / f"small{suffix}"
+    content = (
         b"\xef\xbb\xbfu1,i1,5.0,1400000000,\r\n"  # BOM; a trailing separator on every line
         b"u2,i2,4.0,1400000001,\n"
         b"u3,i3,4.0,1400000002\n"  # lacks it: a wrong field count
@@ -294,6 +295,7 @@ def test_spark_reader_counts_rejections_like_the_pandas_reader(spark, tmp_path):
         b'"u,5",i5,3.0,1400000004,\r\n'
         b"user,item,rating,timestamp,\n"
     )
+    path.write_bytes(gzip.compress(content) if suffix.endswith(".gz") else content)
     entry = {
         "sep": ",",
         "header": False,
