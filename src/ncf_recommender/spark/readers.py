@@ -224,14 +224,17 @@ class SparkDelimitedRatingsDataset(AbstractDataset[DataFrame, DataFrame]):
         )
 
     def _exists(self) -> bool:
-        try:
-            spark = SparkSession.getActiveSession()
-            if spark is None:
-                return False
-            spark.read.text(str(self._filepath)).limit(0).collect()
-        except Exception:  # noqa: BLE001 (any read failure means "not there")
+        spark = SparkSession.getActiveSession()
+        if spark is None:
             return False
-        return True
+        try:  # Hadoop's file system API: the path as Spark will read it
+            path = spark._jvm.org.apache.hadoop.fs.Path(str(self._filepath))  # noqa: SLF001
+            found = path.getFileSystem(
+                spark._jsc.hadoopConfiguration()  # noqa: SLF001
+            ).globStatus(path)
+        except Exception:  # noqa: BLE001 (an unreadable path is not there)
+            return False
+        return found is not None and len(found) > 0
 
     def _describe(self) -> dict[str, Any]:
         return {
