@@ -14,14 +14,22 @@ the order), or ``0..n-1`` for an in-memory pandas source. It travels with every
 row up to the split, which sorts by ``(timestamp, source_row)``.
 
 Cleaning rules mirrored from the pandas path (same reason names, same order,
-first reason that applies wins): ids are stripped, blank or absent ids are
-missing; rating and timestamp are stripped text parsed as decimal numbers
-(``inf`` included, as ``pandas.to_numeric``), blank/absent or a pandas
-missing-value token (:data:`PANDAS_NA_TOKENS`, what the pandas CSV readers turn
-into NA) is *missing*, anything else that does not parse is *unparsable*;
-``ms`` timestamps are floored to seconds, then rounded half-to-even to int64;
-the rating must lie in ``[min_rating, max_rating]``; duplicate (user, item)
-pairs keep the latest timestamp, the later source row on equal timestamps.
+first reason that applies wins, same report keys): the reader's rejections
+(``wrong_field_count``, ``trailing_separator``, ``malformed_json``) and header
+lines head ``rows_dropped``; ``rows_in`` counts every data row of the file,
+rejected and header lines included; ids are stripped (Unicode whitespace),
+blank or absent ids are missing; rating and timestamp are stripped text parsed
+as finite decimal numbers, blank/absent is *missing*, anything else that does
+not parse (``inf``, ``NA`` ...) is *unparsable*; a timestamp in
+``[MS_THRESHOLD, MAX_TIMESTAMP_MS)`` is milliseconds and floored to seconds
+whatever ``source.timestamp_unit`` says (counted in
+``timestamps_in_other_unit``), then rounded half-to-even to int64; the rating
+must lie in ``source.rating_range`` (or is ``source.implicit_rating`` when
+``source.columns.rating`` is null); a negative timestamp or one of 5138 AD and
+later is ``timestamp_out_of_range``; duplicate (user, item) pairs keep the
+latest timestamp, the later source row on equal timestamps, and
+``exact_duplicates`` counts the collapsed rows that repeat another in every
+column.
 """
 
 from __future__ import annotations
@@ -46,8 +54,15 @@ from ncf_recommender.constants import (
     USER_IDX,
 )
 from ncf_recommender.pipelines.data_processing.nodes import (
+    _NAME_PATTERN,
+    _NOT_NAMES,
+    _NUMBER_PATTERN,
+    MAX_TIMESTAMP_MS,
     MIN_INTERACTIONS_FOR_HOLDOUT,
+    MS_THRESHOLD,
+    READER_REASONS,
     SchemaError,
+    _check_truncation,
 )
 from ncf_recommender.pipelines.data_processing.params import (
     CleaningParams,
@@ -55,51 +70,36 @@ from ncf_recommender.pipelines.data_processing.params import (
     SourceParams,
 )
 from ncf_recommender.pipelines.feature_engineering.params import NegativeSamplingParams
+from ncf_recommender.readers import MAX_EXAMPLE_CHARS, MAX_EXAMPLES, reader_report
 from ncf_recommender.sampling import sample_eval_candidates
 from ncf_recommender.spark.params import SparkCandidatesParams
+from ncf_recommender.spark.readers import READER_REASON, READER_TEXT, SOURCE_ROW
 
 logger = logging.getLogger(__name__)
 
-#: The explicit source row number carried from the reader to the split.
-SOURCE_ROW = "source_row"
-#: Text values the pandas CSV readers (C and pyarrow engines) read as missing.
-PANDAS_NA_TOKENS = (
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-)
-# What pandas.to_numeric accepts: decimal numbers with an optional exponent, and
-# inf / infinity (Spark's own cast would also take "5d", "5f" and the like).
-_NUMBER = r"(?i)^[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity)$"
-# Ordered like the pandas path's reasons; the first that applies is counted.
+# The pandas path's number pattern (Spark's own cast would also take "5d").
+_NUMBER = _NUMBER_PATTERN
+_NAME = _NAME_PATTERN
+# Reasons for which a row is dropped, ordered like the pandas path's; the
+# first that applies is counted (the reader's reasons head the report).
 _REASONS = (
     "missing_user_id",
     "missing_item_id",
     "missing_or_unparsable_rating",
     "missing_or_unparsable_timestamp",
     "rating_out_of_range",
+    "timestamp_out_of_range",
 )
 _SLOT = "slot"
 _BUCKET = "bucket"
+_HEADER = "_header_line"
 
 
 def _with_source_row(source: DataFrame | pd.DataFrame, columns: dict) -> DataFrame:
     """The mapped source columns, renamed to their targets, as text, plus :data:`SOURCE_ROW`.
+
+    A frame from :class:`~ncf_recommender.spark.readers.SparkDelimitedRatingsDataset`
+    keeps its row numbers and its :data:`READER_REASON` column.
 
     Args:
         source: Spark or pandas source frame.
@@ -115,28 +115,90 @@ def _with_source_row(source: DataFrame | pd.DataFrame, columns: dict) -> DataFra
             + [T.StructField(SOURCE_ROW, T.LongType(), nullable=False)]
         )
         spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
-        return spark.createDataFrame(frame, schema=schema)
+        return spark.createDataFrame(frame, schema=schema).withColumn(
+            READER_REASON, F.lit(None).cast("string")
+        )
+    selected = [
+        source[column].cast("string").alias(target)
+        for target, column in columns.items()
+    ]
+    if READER_REASON in source.columns:
+        return source.select(*selected, SOURCE_ROW, READER_REASON)
     # Straight on the scan: increasing in file order, partition by partition.
     return source.select(
-        *[
-            source[column].cast("string").alias(target)
-            for target, column in columns.items()
-        ],
+        *selected,
         F.monotonically_increasing_id().alias(SOURCE_ROW),
+        F.lit(None).cast("string").alias(READER_REASON),
     )
 
 
-def _is_missing(text: Column) -> Column:
-    return text.isNull() | (text == "") | text.isin(list(PANDAS_NA_TOKENS))
+def _strip(column: Column) -> Column:
+    """Text without surrounding (Unicode) whitespace, as Python's ``str.strip``."""
+    return F.regexp_replace(column, r"(?U)^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$", "")
 
 
 def _parse_number(column: str) -> tuple[Column, Column, Column]:
-    """Parsed double, 'missing' flag and 'unparsable' flag of a text column."""
-    text = F.trim(F.col(column))
-    missing = _is_missing(text)
-    parses = text.rlike(_NUMBER)
-    value = F.when(~missing & parses, text.try_cast("double"))
-    return value, missing, ~missing & ~parses
+    """Parsed finite double, 'missing' flag and 'unparsable' flag of a text column."""
+    text = _strip(F.col(column))
+    missing = text.isNull() | (text == "")
+    value = F.when(~missing & text.rlike(_NUMBER), text.try_cast("double"))
+    finite = value.isNotNull() & ~F.isnan(value) & (F.abs(value) != float("inf"))
+    return F.when(finite, value), missing, ~missing & ~finite
+
+
+def _looks_like_name(column: str) -> Column:
+    text = _strip(F.col(column))
+    return F.coalesce(
+        text.rlike(_NAME) & ~F.lower(text).isin(list(_NOT_NAMES)), F.lit(False)
+    )
+
+
+def _header_line(params: SourceParams, candidates: Column) -> Column:
+    """Which rows are header lines (pandas ``_header_lines``, on the candidates)."""
+    repeats = F.lit(True)
+    for target, column in params.columns.items():
+        if column is not None:
+            repeats &= F.coalesce(_strip(F.col(target)) == str(column), F.lit(False))
+    if params.columns[RATING] is not None:
+        repeats |= _looks_like_name(TIMESTAMP) & _looks_like_name(RATING)
+    return candidates & repeats
+
+
+def _reader_report(source: DataFrame | pd.DataFrame, params: SourceParams) -> dict:
+    """The reader's file, format, truncation (pandas sources) and rejections."""
+    if isinstance(source, pd.DataFrame):
+        report = reader_report(source)
+        _check_truncation(report, params)
+        return report
+    if READER_REASON not in source.columns:
+        return {
+            "file": None,
+            "format": None,
+            "rows_rejected": {},
+            "examples": [],
+            "truncation": None,
+        }
+    about = source.schema[READER_REASON].metadata.get("reader", {})
+    return {  # the rejections are counted with the other counts, in one pass
+        "file": about.get("file"),
+        "format": about.get("format"),
+        "rows_rejected": None,
+        "examples": [],
+        "truncation": None,
+    }
+
+
+def _examples(frame: DataFrame) -> list[dict[str, Any]]:
+    """The first rejected rows in file order, quoted as the pandas readers do."""
+    rejected = frame.where(F.col(READER_REASON).isNotNull())
+    return [
+        {
+            "reason": row[READER_REASON],
+            "line": None,  # as pyarrow's invalid-row handler: no line numbers
+            "text": row[READER_TEXT][:MAX_EXAMPLE_CHARS],
+        }
+        for row in rejected.orderBy(SOURCE_ROW).limit(MAX_EXAMPLES).collect()
+    ]
 
 
 def spark_validate_schema(
@@ -144,11 +206,19 @@ def spark_validate_schema(
 ) -> tuple[DataFrame, DataFrame, dict]:
     """Spark twin of ``validate_schema``: select, rename and parse the source columns.
 
+    Header lines are recognised and removed, rows the reader rejected are
+    counted (from :data:`READER_REASON` of the Spark reader, or from
+    ``attrs["reader_report"]`` of a pandas frame), timestamps are converted by
+    magnitude (milliseconds from ``MS_THRESHOLD``) and counted when their unit
+    is not ``params.timestamp_unit``, exactly as the pandas node does.
+
     Args:
-        source: The source as a Spark DataFrame (read by ``spark.SparkDataset``,
-            every column as text), or a pandas frame (the embedded generator),
-            which is handed to Spark with its row numbers.
-        params: Column mapping and timestamp unit of the source (shared model).
+        source: The source as a Spark DataFrame (read by
+            :class:`~ncf_recommender.spark.readers.SparkDelimitedRatingsDataset`
+            or ``spark.SparkDataset``, every column as text), or a pandas frame
+            (the pandas readers, the embedded generator), which is handed to
+            Spark with its row numbers and its reader report.
+        params: Column mapping, timestamp unit and rating scale of the source.
 
     Returns:
         The parsed rows with :data:`SOURCE_ROW` (for the next steps),
@@ -157,11 +227,21 @@ def spark_validate_schema(
 
     Raises:
         SchemaError: If a mapped column is absent from the source.
+        TruncatedDataError: If a pandas reader found the file cut short and
+            ``params.allow_truncated`` is false.
     """
-    source_columns = list(source.columns)
+    reader = _reader_report(source, params)
+    source_columns = [
+        column
+        for column in source.columns
+        if column not in {SOURCE_ROW, READER_REASON, READER_TEXT}
+        or isinstance(source, pd.DataFrame)
+    ]
     mapped: dict[str, str | int] = {}
     absent: dict[str, str | int] = {}
     for target, column in params.columns.items():
+        if column is None:
+            continue
         if column in source_columns:
             mapped[target] = column
         elif isinstance(column, int) and isinstance(source, DataFrame):
@@ -180,69 +260,121 @@ def spark_validate_schema(
             + f"; it has {source_columns}. Fix 'source.columns' in the parameters "
             "of this environment."
         )
-    frame = _with_source_row(source, {target: mapped[target] for target in RAW_COLUMNS})
-    ids = {}
-    for target in (USER_ID, ITEM_ID):
-        text = F.trim(F.col(target))
-        ids[target] = F.when(~_is_missing(text), text)
-    rating, rating_missing, rating_bad = _parse_number(RATING)
+    frame = _with_source_row(source, mapped)
+    has_rating = params.columns[RATING] is not None
     stamp, stamp_missing, stamp_bad = _parse_number(TIMESTAMP)
-    if params.timestamp_unit == "ms":
-        stamp = F.floor(stamp / 1000.0)
-    raw = frame.select(
-        ids[USER_ID].alias(USER_ID),
-        ids[ITEM_ID].alias(ITEM_ID),
+    if has_rating:
+        rating, rating_missing, rating_bad = _parse_number(RATING)
+        candidates = stamp_bad & rating_bad
+    else:
+        rating = F.lit(float(params.implicit_rating))
+        rating_missing = rating_bad = F.lit(False)
+        candidates = stamp_bad
+    ids = {target: _strip(F.col(target)) for target in (USER_ID, ITEM_ID)}
+    read = F.col(READER_REASON).isNull()
+    parsed = frame.select(
+        *[F.when(text != "", text).alias(target) for target, text in ids.items()],
         rating.alias(RATING),
-        F.bround(stamp).cast("long").alias(TIMESTAMP),
+        stamp.alias("_stamp"),
         F.col(SOURCE_ROW),
+        F.col(READER_REASON),
         rating_missing.alias("_rating_missing"),
         rating_bad.alias("_rating_bad"),
         stamp_missing.alias("_stamp_missing"),
         stamp_bad.alias("_stamp_bad"),
+        (read & _header_line(params, candidates)).alias(_HEADER),
     )
-    counts = raw.agg(
-        F.count(F.lit(1)).alias("rows_in"),
-        F.count_if(F.col(USER_ID).isNull()).alias(USER_ID),
-        F.count_if(F.col(ITEM_ID).isNull()).alias(ITEM_ID),
-        F.count_if("_rating_missing").alias(RATING),
-        F.count_if("_stamp_missing").alias(TIMESTAMP),
-        F.count_if("_rating_bad").alias("rating_bad"),
-        F.count_if("_stamp_bad").alias("timestamp_bad"),
+    stamp = F.col("_stamp")
+    in_ms = (stamp >= MS_THRESHOLD) & (stamp < MAX_TIMESTAMP_MS)
+    in_seconds = (stamp >= 0) & (stamp < MS_THRESHOLD)
+    in_other_unit = in_ms if params.timestamp_unit == "s" else in_seconds
+    seconds = F.bround(
+        F.when(in_ms, F.floor(stamp / 1000.0).cast("double")).otherwise(stamp), 0
+    )
+    too_big = F.coalesce(F.abs(seconds) >= 2.0**62, F.lit(False))
+    flagged = parsed.select(
+        "*",
+        F.when(~too_big, seconds).cast("long").alias(TIMESTAMP),
+        too_big.alias("_too_big"),
+        F.coalesce(in_other_unit, F.lit(False)).alias("_other_unit"),
+        (read & ~F.col(_HEADER)).alias("_data"),
+    )
+    is_data = F.col("_data")
+    counts = flagged.agg(
+        F.count_if(is_data & F.col(USER_ID).isNull()).alias(USER_ID),
+        F.count_if(is_data & F.col(ITEM_ID).isNull()).alias(ITEM_ID),
+        F.count_if(is_data & F.col("_rating_missing")).alias(RATING),
+        F.count_if(is_data & F.col("_stamp_missing")).alias(TIMESTAMP),
+        F.count_if(is_data & F.col("_rating_bad")).alias("rating_bad"),
+        F.count_if(is_data & (F.col("_stamp_bad") | F.col("_too_big"))).alias(
+            "timestamp_bad"
+        ),
+        F.count_if(is_data & F.col("_other_unit")).alias("other_unit"),
+        F.count_if(F.col(_HEADER)).alias("headers"),
+        F.count(F.lit(1)).alias("rows"),
+        *[
+            F.count_if(F.col(READER_REASON) == reason).alias(f"_r_{reason}")
+            for reason in READER_REASONS
+        ],
     ).first()
+    if reader["rows_rejected"] is None:  # the Spark reader: counted just now
+        reader["rows_rejected"] = {
+            reason: int(counts[f"_r_{reason}"])
+            for reason in sorted(READER_REASONS)
+            if counts[f"_r_{reason}"]
+        }
+        if reader["rows_rejected"]:
+            reader["examples"] = _examples(source)
+        rows_in = int(counts["rows"])
+    else:  # a pandas reader's frame holds only what it did not reject
+        rows_in = int(counts["rows"]) + sum(reader["rows_rejected"].values())
+    data = flagged.where(is_data)
+    rejected = {reason: 0 for reason in READER_REASONS}
+    rejected.update(reader["rows_rejected"])
+    rejected["header_line"] += int(counts["headers"])
     report = {
         "source": params.name,
-        "rows_in": int(counts["rows_in"]),
+        "file": reader["file"],
+        "format": reader["format"],
+        "rows_in": rows_in,
+        "rows_rejected_before_parsing": rejected,
+        "rejected_examples": reader["examples"],
         "missing": {name: int(counts[name]) for name in RAW_COLUMNS},
         "unparsable": {
             RATING: int(counts["rating_bad"]),
             TIMESTAMP: int(counts["timestamp_bad"]),
         },
+        "timestamp_unit": params.timestamp_unit,
+        "timestamps_in_other_unit": int(counts["other_unit"]),
+        "rating_range": list(params.rating_range),
+        "truncation": reader["truncation"],
     }
-    with_row = raw.select(*RAW_COLUMNS, SOURCE_ROW)
+    with_row = data.select(*RAW_COLUMNS, SOURCE_ROW)
     return with_row, with_row.select(*RAW_COLUMNS), report
 
 
 def spark_clean_ratings(
-    raw_ratings: DataFrame, parse_report: dict[str, Any], params: CleaningParams
+    raw_ratings: DataFrame, parse_report: dict[str, Any], params: SourceParams
 ) -> tuple[DataFrame, dict]:
     """Spark twin of ``clean_ratings``: drop unusable rows, collapse duplicates.
 
     Args:
         raw_ratings: Output of :func:`spark_validate_schema`.
         parse_report: Its parse report, extended into the cleaning report.
-        params: Valid rating range (shared model).
+        params: The source's rating scale (``rating_range``).
 
     Returns:
         The cleaned ratings (with :data:`SOURCE_ROW`) and the report so far.
     """
+    low, high = params.rating_range
+    stamp = F.col(TIMESTAMP)
     conditions = {
         "missing_user_id": F.col(USER_ID).isNull(),
         "missing_item_id": F.col(ITEM_ID).isNull(),
         "missing_or_unparsable_rating": F.col(RATING).isNull() | F.isnan(RATING),
-        "missing_or_unparsable_timestamp": F.col(TIMESTAMP).isNull(),
-        "rating_out_of_range": ~F.col(RATING).between(
-            params.min_rating, params.max_rating
-        ),
+        "missing_or_unparsable_timestamp": stamp.isNull(),
+        "rating_out_of_range": ~F.col(RATING).between(low, high),
+        "timestamp_out_of_range": (stamp < 0) | (stamp >= MS_THRESHOLD),
     }
     reason = F.lit(None).cast("string")
     for name in reversed(_REASONS):  # the first reason that applies wins
@@ -255,6 +387,7 @@ def spark_clean_ratings(
         for row in tagged.groupBy("_reason").count().collect()
     }
     valid = tagged.where(F.col("_reason").isNull()).drop("_reason")
+    n_distinct = valid.select(*RAW_COLUMNS).distinct().count()
     latest = Window.partitionBy(USER_ID, ITEM_ID).orderBy(
         F.col(TIMESTAMP).desc(), F.col(SOURCE_ROW).desc()
     )
@@ -267,19 +400,31 @@ def spark_clean_ratings(
     n_valid = by_reason.get(None, 0)
     n_cleaned = cleaned.count()
     tagged.unpersist()
-    dropped = {name: by_reason.get(name, 0) for name in _REASONS}
+    dropped = dict(parse_report.get("rows_rejected_before_parsing", {}))
+    dropped.update({name: by_reason.get(name, 0) for name in _REASONS})
     report = {
-        **parse_report,
+        **{
+            key: value
+            for key, value in parse_report.items()
+            if key != "rows_rejected_before_parsing"  # now part of rows_dropped
+        },
         "rows_dropped": dropped,
         "duplicates_collapsed": n_valid - n_cleaned,
+        "exact_duplicates": n_valid - n_distinct,
         "rows_after_cleaning": n_cleaned,
     }
     logger.info(
-        "Cleaning (Spark) kept %d rows (dropped %s, %d duplicates collapsed)",
+        "Cleaning (Spark) kept %d of %d rows (dropped %s, %d duplicates collapsed)",
         n_cleaned,
-        dropped,
+        report["rows_in"],
+        {name: count for name, count in dropped.items() if count},
         report["duplicates_collapsed"],
     )
+    if report.get("truncation"):
+        logger.warning(
+            "The source was cut short; only its complete records were used: %s",
+            report["truncation"],
+        )
     return cleaned, report
 
 

@@ -63,7 +63,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "spark_parsed_ratings",
                     "spark_parse_report",
-                    "params:cleaning",
+                    "params:source",
                 ],
                 outputs=["spark_cleaned_ratings", "spark_partial_cleaning_report"],
                 name="spark_clean_ratings",
