@@ -71,6 +71,8 @@ def run_seed(env: str | None, seed: int, extra: str | None) -> dict[str, Any]:
         "command": " ".join(command),
         "wall_seconds": round(wall, 1),
         "ranking_metrics": str(written[0].relative_to(PROJECT)),
+        # A copy, so the record alone rebuilds the table (data/ is not in git).
+        "metrics": json.loads(written[0].read_text()),
     }
 
 
@@ -124,9 +126,10 @@ def table(runs: list[dict[str, Any]], peers: list[dict[str, Any]]) -> str:
         )
     seeds = ", ".join(str(run["seed"]) for run in runs)
     lines.append("")
-    lines.append(
-        f"Ours: mean ± sd over seeds {seeds}; command per seed: `{runs[0]['command']}`."
-    )
+    first = runs[0]
+    command = first["command"].replace(f"={first['seed']}", "=<seed>")
+    command = command.replace(f"{PROJECT}/", "")
+    lines.append(f"Ours: mean ± sd over seeds {seeds}; command per seed: `{command}`.")
     return "\n".join(lines)
 
 
