@@ -260,6 +260,36 @@ def _example(reason: str, line: int | None, text: str) -> dict[str, Any]:
     return {"reason": reason, "line": line, "text": text[:MAX_EXAMPLE_CHARS]}
 
 
+def field_names(
+    first_line: str, *, sep: str, header: bool, column_names: list[str] | None
+) -> list[str]:
+    """A delimited file's field names, from its first line (decoded, no line end).
+
+    A file whose first line ends with ``sep`` gets a last placeholder field
+    (``_TRAILING``): such a separator is part of the format, not a bad row. The
+    Spark reader uses the same rule.
+
+    Args:
+        first_line: The file's first line, without byte-order mark or line end.
+        sep: Field separator.
+        header: Whether the first line holds the names.
+        column_names: The names of a header-less file.
+
+    Returns:
+        The names, the placeholder included where it applies.
+    """
+    if header:
+        names = [name.strip().strip('"') for name in first_line.split(sep)]
+        if len(names) > 1 and names[-1] == "":
+            names[-1] = _TRAILING
+        return names
+    names = list(column_names or [])
+    fields = first_line.split(sep)
+    if len(fields) == len(names) + 1 and fields[-1] == "":
+        names.append(_TRAILING)
+    return names
+
+
 class DelimitedRatingsDataset(_RatingsFileDataset):
     """A delimited interactions file (CSV, TSV, ...), every field read as text.
 
@@ -413,16 +443,9 @@ class DelimitedRatingsDataset(_RatingsFileDataset):
     def _names(self, first: bytes) -> list[str]:
         """All field names, plus a placeholder when every line ends with ``sep``."""
         line = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-        if self._header:
-            names = [name.strip().strip('"') for name in line.split(self._sep)]
-            if len(names) > 1 and names[-1] == "":
-                names[-1] = _TRAILING
-            return names
-        names = list(self._column_names or [])
-        fields = line.split(self._sep)
-        if len(fields) == len(names) + 1 and fields[-1] == "":
-            names.append(_TRAILING)
-        return names
+        return field_names(
+            line, sep=self._sep, header=self._header, column_names=self._column_names
+        )
 
     def _describe(self) -> dict[str, Any]:
         return {
@@ -436,7 +459,9 @@ class DelimitedRatingsDataset(_RatingsFileDataset):
 
 
 #: Name of the empty column after a separator that ends every line.
-_TRAILING = "__trailing_separator__"
+#: Name of the placeholder field after a separator that ends every line.
+TRAILING_FIELD = "__trailing_separator__"
+_TRAILING = TRAILING_FIELD
 
 
 class JSONLinesRatingsDataset(_RatingsFileDataset):

@@ -38,6 +38,8 @@ from kedro.io import AbstractDataset, DatasetError
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
 
+from ncf_recommender.readers import TRAILING_FIELD, field_names
+
 #: The explicit source row number (the same name as ``spark.nodes.SOURCE_ROW``).
 SOURCE_ROW = "source_row"
 #: Column with the reader's rejection reason of a row (null: a data row).
@@ -45,7 +47,7 @@ READER_REASON = "_reader_reason"
 #: Column with a row's line text (for the report's examples).
 READER_TEXT = "_reader_text"
 #: Name of the empty column after a separator that ends every line (as pandas).
-_TRAILING = "__trailing_separator__"
+_TRAILING = TRAILING_FIELD
 _LINE = "value"
 
 
@@ -124,17 +126,12 @@ class SparkDelimitedRatingsDataset(AbstractDataset[DataFrame, DataFrame]):
 
     def _names(self, first: str) -> list[str]:
         """All field names, plus a placeholder when the first line ends with ``sep``."""
-        line = first.removeprefix("\ufeff")
-        if self._header:
-            names = [name.strip().strip('"') for name in line.split(self._sep)]
-            if len(names) > 1 and names[-1] == "":
-                names[-1] = _TRAILING
-            return names
-        names = list(self._column_names or [])
-        fields = line.split(self._sep)
-        if len(fields) == len(names) + 1 and fields[-1] == "":
-            names.append(_TRAILING)
-        return names
+        return field_names(
+            first.removeprefix("\ufeff"),
+            sep=self._sep,
+            header=self._header,
+            column_names=self._column_names,
+        )
 
     def load(self) -> DataFrame:
         """Read the file lazily (one small job reads its first line).
