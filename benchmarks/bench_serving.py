@@ -491,7 +491,7 @@ def measure_in_process(
     """
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
-    from ncf_recommender.serving.recommender import load_recommender  # noqa: PLC0415
+    from ncf_recommender.serving import load_recommender  # noqa: PLC0415
 
     def timed(calls: list[Any]) -> dict[str, float]:
         for call in calls[:50]:
@@ -539,7 +539,7 @@ def _batch_inputs(
     """
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
-    from ncf_recommender.serving.recommender import (  # noqa: PLC0415
+    from ncf_recommender.serving import (  # noqa: PLC0415
         RecommendationSettings,
         ServingData,
         open_project,
@@ -573,7 +573,7 @@ def measure_sequence_batch(
     including building the histories and the output table.
     """
     from ncf_recommender.evaluation import top_k  # noqa: PLC0415
-    from ncf_recommender.serving.recommender import (  # noqa: PLC0415
+    from ncf_recommender.serving import (  # noqa: PLC0415
         batch_recommendations,
         get_model_type,
     )
@@ -622,11 +622,9 @@ def measure_batch(
 ) -> None:
     """Exact NeuMF vs GMF retrieval + NeuMF re-rank on a user sample, extrapolated."""
     from ncf_recommender.evaluation import top_k  # noqa: PLC0415
-    from ncf_recommender.serving.recommender import (  # noqa: PLC0415
-        get_model_type,
-        retrieve_and_rerank,
-        top_n_all_users,
-    )
+    from ncf_recommender.serving import get_model_type  # noqa: PLC0415
+    from ncf_recommender.serving.batch import top_n_all_users  # noqa: PLC0415
+    from ncf_recommender.serving.ranking import retrieve_and_rerank  # noqa: PLC0415
 
     store, settings, _, data, users = _batch_inputs(project, sample, seed, blas_threads)
     scorers = {
