@@ -314,8 +314,8 @@ def test_package_import_does_not_import_tensorflow():
 
 
 def test_the_public_api_is_the_package_and_every_name_resolves():
-    from ncf_recommender import serving
-    from ncf_recommender.serving import api
+    from ncf_recommender import serving  # noqa: PLC0415
+    from ncf_recommender.serving import api  # noqa: PLC0415
 
     for name in serving.__all__:
         assert getattr(serving, name) is not None, name
@@ -337,11 +337,11 @@ def test_the_package_import_loads_neither_fastapi_nor_tensorflow():
 
 
 def test_the_old_recommender_module_names_warn_and_point_to_their_home():
-    from ncf_recommender.serving import recommender
+    from ncf_recommender.serving import recommender  # noqa: PLC0415
 
     with pytest.warns(DeprecationWarning, match="import it from ncf_recommender"):
         moved = recommender.batch_recommendations
-    from ncf_recommender.serving.batch import batch_recommendations
+    from ncf_recommender.serving.batch import batch_recommendations  # noqa: PLC0415
 
     assert moved is batch_recommendations
     with pytest.raises(AttributeError):
