@@ -153,11 +153,11 @@ def worker(project: Path, rows: Path, runtime_params: dict[str, Any]) -> None:
         project_path=project, env="synthetic-full", runtime_params=runtime_params
     ) as session:
         # Registered for this benchmark only (not in settings.HOOKS).
-        session._hook_manager.register(meter)  # noqa: SLF001
+        session._hook_manager.register(meter)
         session.run()
     import resource  # noqa: PLC0415
 
-    meter._write(  # noqa: SLF001
+    meter._write(
         {
             "event": "total",
             "wall_s": time.perf_counter() - start,

@@ -590,7 +590,8 @@ def _assemble(
     )
 
 
-def _check_args(  # noqa: PLR0917 (private, called once with all arguments)
+def _check_args(
+    *,
     n_ratings: int,
     n_users: int,
     n_items: int,
@@ -669,7 +670,14 @@ def generate_ratings(
         n_users = max(1, round(ratio * ELECTRONICS_2014["n_users"]))
     if n_items is None:
         n_items = max(2 * len(_CATEGORIES), round(ratio * ELECTRONICS_2014["n_items"]))
-    _check_args(n_ratings, n_users, n_items, dirt, chain_prob, interest_prob)
+    _check_args(
+        n_ratings=n_ratings,
+        n_users=n_users,
+        n_items=n_items,
+        dirt=dirt,
+        chain_prob=chain_prob,
+        interest_prob=interest_prob,
+    )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     rng = np.random.default_rng(seed)
