@@ -87,7 +87,8 @@ ELECTRONICS_2023: dict[str, int] = {
 #: (``benchmarks/bench_generator.py``). Run the 5-core filter on its output.
 ELECTRONICS_2014_5CORE_LIKE: dict[str, int] = dict(ELECTRONICS_2014)
 #: Default size: its iterative 5-core (seed 42: 67,686 ratings, 7,308 users,
-#: 4,477 items) lets the NCF models train in about a minute on 2 cores.
+#: 4,477 items) is small enough for a quick whole ``kedro run`` (timings:
+#: docs/results.md).
 DEFAULT_N_RATINGS = 350_000
 
 #: Real star shares for 1..5 stars.
@@ -804,7 +805,8 @@ def write_ratings_csv(frame: pd.DataFrame, path: str | Path) -> None:
 
     No header, no index, columns user, item, rating, timestamp; ratings as
     ``5.0``, timestamps as integers, missing values as empty fields. Clean
-    generated frames take a fast Arrow path (about 10x faster than pandas).
+    generated frames take a fast Arrow path (timed by
+    ``benchmarks/bench_generator.py --csv PATH``).
 
     Args:
         frame: Ratings with the columns of :data:`COLUMNS`.
