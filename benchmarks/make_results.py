@@ -40,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import seed_table  # noqa: E402  (the sibling script, importable once its folder is on the path)
+import seed_table  # the sibling script: importable once its folder is on the path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
