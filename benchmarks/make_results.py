@@ -28,12 +28,15 @@ over these functions of the records (``RECORD`` is a file name in
 
 * ``mean/sd/low/high(RECORD, MODEL, METRIC)``: over the seeds of a seed record;
   ``seed(RECORD, SEED, MODEL, METRIC)``: one seed's value.
+* ``run_low/run_high(RECORD, KEY)``: over the runs of a seed record (such as
+  ``"wall_seconds"``).
 * ``peer(PEERS, SYSTEM, METRIC)``: a peer's figure; ``best_peer(PEERS, METRIC)``:
   the highest over the peers.
-* ``cell(RECORD, ROW, COLUMN)``: the first number in a table record's cell (the
-  row whose first cell starts with ``ROW``).
-* ``fig(RECORD, NAME)``: an entry of a record's ``"figures"``, for figures that
-  benchmarks print as text (each record names the command that printed them).
+* ``cell(RECORD, ROW, COLUMN[, INDEX])``: the first (or INDEX-th, from 0)
+  number in a table record's cell, in the row whose first cell starts with
+  ``ROW`` (a number glued to a letter, as in ``p99``, is not counted).
+* ``fig(RECORD, NAME)``: an entry of a record's ``"figures"`` (a value, or
+  ``{"value", "command", "source"}``), for figures a benchmark printed as text.
 
 A placeholder that does not resolve (unknown function, record, model, metric,
 row or figure) fails the rendering with a ``ValueError`` naming it.
@@ -75,7 +78,7 @@ HEADER = (
 )
 DIRECTIVE = re.compile(r"^<!-- (?P<kind>[a-z_]+)(?::\s*(?P<args>.*?))?\s*-->$")
 PLACEHOLDER = re.compile(r"\{\{\s*(?P<expr>.+?)\s*(?:\|\s*(?P<spec>[^|{}]*?)\s*)?\}\}")
-NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 #: Columns of a ``latest_*.json`` snapshot table: (header, path in an entry).
 SNAPSHOT_COLUMNS = (
     *seed_table.COLUMNS,
@@ -259,7 +262,14 @@ def _best_peer(record: str, metric: str) -> float:
     return max(_metric(peer, metric) for peer in _load(f"{record}.json"))
 
 
-def _cell(record: str, row: str, column: str) -> float:
+def _runs(record: str, key: str) -> list[float]:
+    runs = _load(f"{record}.json")
+    if not isinstance(runs, list) or any(key not in run for run in runs):
+        raise KeyError(f"no {key!r} in every run of {record}")
+    return [float(run[key]) for run in runs]
+
+
+def _cell(record: str, row: str, column: str, index: int = 0) -> float:
     table = _load(f"{record}.json")
     if column not in table["columns"]:
         raise KeyError(f"no column {column!r} in {record}")
@@ -267,17 +277,18 @@ def _cell(record: str, row: str, column: str) -> float:
     if len(rows) != 1:
         raise KeyError(f"{len(rows)} rows of {record} start with {row!r}, not 1")
     text = str(rows[0][table["columns"].index(column)])
-    number = NUMBER.search(text)
-    if number is None:
-        raise KeyError(f"no number in {record}'s cell {row!r}/{column!r}: {text!r}")
-    return float(number.group().replace(",", ""))
+    numbers = NUMBER.findall(text)
+    if len(numbers) <= index:
+        raise KeyError(f"no number {index} in {record}'s {row!r}/{column!r}: {text!r}")
+    return float(numbers[index].replace(",", ""))
 
 
 def _fig(record: str, name: str) -> Any:
     figures = _load(f"{record}.json").get("figures", {})
     if name not in figures:
         raise KeyError(f"no figure {name!r} in {record}")
-    return figures[name]
+    figure = figures[name]
+    return figure["value"] if isinstance(figure, dict) else figure
 
 
 #: The functions a placeholder may call.
@@ -286,6 +297,8 @@ FUNCTIONS: dict[str, Any] = {
     "sd": lambda r, m, k: statistics.stdev(_seed_values(r, m, k)),
     "low": lambda r, m, k: min(_seed_values(r, m, k)),
     "high": lambda r, m, k: max(_seed_values(r, m, k)),
+    "run_low": lambda r, k: min(_runs(r, k)),
+    "run_high": lambda r, k: max(_runs(r, k)),
     "seed": _seed,
     "peer": _peer,
     "best_peer": _best_peer,
