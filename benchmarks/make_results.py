@@ -221,6 +221,13 @@ def render_latest_runs() -> str:
     return "\n\n".join(parts)
 
 
+def _record(name: str, kind: type, use: str) -> Any:
+    record = _load(f"{name}.json")
+    if not isinstance(record, kind):
+        raise KeyError(f"{name} is not {use}")
+    return record
+
+
 def _metric(entry: dict[str, Any], metric: str) -> float:
     value: Any = entry
     for key in metric.split("."):
@@ -231,9 +238,7 @@ def _metric(entry: dict[str, Any], metric: str) -> float:
 
 
 def _seed_values(record: str, model: str, metric: str) -> list[float]:
-    runs = _load(f"{record}.json")
-    if not isinstance(runs, list):
-        raise KeyError(f"{record} is not a seed record")
+    runs = _record(record, list, "a seed record (a list of runs)")
     values = []
     for run in runs:
         if model not in run["metrics"]:
@@ -243,7 +248,7 @@ def _seed_values(record: str, model: str, metric: str) -> list[float]:
 
 
 def _seed(record: str, seed: int, model: str, metric: str) -> float:
-    for run in _load(f"{record}.json"):
+    for run in _record(record, list, "a seed record (a list of runs)"):
         if run["seed"] == seed:
             if model not in run["metrics"]:
                 raise KeyError(f"no model {model!r} in {record} (seed {seed})")
@@ -252,26 +257,27 @@ def _seed(record: str, seed: int, model: str, metric: str) -> float:
 
 
 def _peer(record: str, system: str, metric: str) -> float:
-    for peer in _load(f"{record}.json"):
+    for peer in _record(record, list, "a peer list"):
         if peer["system"] == system:
             return _metric(peer, metric)
     raise KeyError(f"no peer {system!r} in {record}")
 
 
 def _best_peer(record: str, metric: str) -> float:
-    return max(_metric(peer, metric) for peer in _load(f"{record}.json"))
+    peers = _record(record, list, "a peer list")
+    return max(_metric(peer, metric) for peer in peers)
 
 
 def _runs(record: str, key: str) -> list[float]:
-    runs = _load(f"{record}.json")
-    if not isinstance(runs, list) or any(key not in run for run in runs):
+    runs = _record(record, list, "a seed record (a list of runs)")
+    if any(key not in run for run in runs):
         raise KeyError(f"no {key!r} in every run of {record}")
     return [float(run[key]) for run in runs]
 
 
 def _cell(record: str, row: str, column: str, index: int = 0) -> float:
-    table = _load(f"{record}.json")
-    if column not in table["columns"]:
+    table = _record(record, dict, "a table record")
+    if column not in table.get("columns", []):
         raise KeyError(f"no column {column!r} in {record}")
     rows = [r for r in table["rows"] if str(r[0]).startswith(row)]
     if len(rows) != 1:
@@ -284,7 +290,7 @@ def _cell(record: str, row: str, column: str, index: int = 0) -> float:
 
 
 def _fig(record: str, name: str) -> Any:
-    figures = _load(f"{record}.json").get("figures", {})
+    figures = _record(record, dict, "a record with figures").get("figures", {})
     if name not in figures:
         raise KeyError(f"no figure {name!r} in {record}")
     figure = figures[name]
