@@ -27,7 +27,9 @@ over these functions of the records (``RECORD`` is a file name in
 ``"full.ndcg@10"`` or ``"seconds_to_best"``):
 
 * ``mean/sd/low/high(RECORD, MODEL, METRIC)``: over the seeds of a seed record;
-  ``seed(RECORD, SEED, MODEL, METRIC)``: one seed's value.
+  ``seed(RECORD, SEED, MODEL, METRIC)``: one seed's value;
+  ``count(RECORD, MODEL, KEY)``: on how many seeds a flag such as
+  ``"stopped_at_cap"`` is true; ``n_runs(RECORD)``: how many seeds.
 * ``run_low/run_high(RECORD, KEY)``: over the runs of a seed record (such as
   ``"wall_seconds"``).
 * ``peer(PEERS, SYSTEM, METRIC)``: a peer's figure; ``best_peer(PEERS, METRIC)``:
@@ -305,6 +307,8 @@ FUNCTIONS: dict[str, Any] = {
     "high": lambda r, m, k: max(_seed_values(r, m, k)),
     "run_low": lambda r, k: min(_runs(r, k)),
     "run_high": lambda r, k: max(_runs(r, k)),
+    "count": lambda r, m, k: sum(bool(v) for v in _seed_values(r, m, k)),
+    "n_runs": lambda r: len(_record(r, list, "a seed record (a list of runs)")),
     "seed": _seed,
     "peer": _peer,
     "best_peer": _best_peer,

@@ -127,13 +127,14 @@ def test_placeholders_resolve_from_seed_peer_table_and_figure_records(
         " ± {{ cell('table', 'GMF', 'full NDCG@10', 1) | 4 }}"
         " s {{ cell('table', 'GMF', 's') }} to {{ cell('table', 'GMF', 's', 2) | 0 }}\n"
         "fig {{ fig('figs', 'a') * fig('figs', 'b') | 1 }} {{ (1 + 2) / 4 }}"
+        " count {{ count('seeds', 'm', 'full.ndcg@10') }} of {{ n_runs('seeds') }}"
     )
     lines = make_results.render(template).splitlines()[2:]
     assert lines == [
         "mean 0.2000 sd 0.141 range 0.1-0.3 seed2 0.30 wall 10-21",
         "peer 43.6 ratio 2.50",
         "cell 0.0731 ± 0.0020 s 11.0 to 13",
-        "fig 1.0 0.75",
+        "fig 1.0 0.75 count 2 of 2",
     ]
 
 
