@@ -18,6 +18,31 @@ per line where a table goes:
   snapshot of an environment's latest versioned ``ranking_metrics``, taken with
   ``--snapshot ENV`` (``data/<env>/08_reporting/ranking_metrics.json/<latest>``).
 
+The prose quotes figures through placeholders, never by retyping them:
+``{{ EXPRESSION | SPEC }}`` is replaced by the expression's value formatted
+with the Python format spec ``SPEC`` (a bare number ``N`` means ``.Nf``; no
+spec: ``str``). An expression is arithmetic (``+ - * /``, parentheses, numbers)
+over these functions of the records (``RECORD`` is a file name in
+``benchmarks/results/`` without ``.json``; ``METRIC`` a dotted path such as
+``"full.ndcg@10"`` or ``"seconds_to_best"``):
+
+* ``mean/sd/low/high(RECORD, MODEL, METRIC)``: over the seeds of a seed record;
+  ``seed(RECORD, SEED, MODEL, METRIC)``: one seed's value;
+  ``count(RECORD, MODEL, KEY)``: on how many seeds a flag such as
+  ``"stopped_at_cap"`` is true; ``n_runs(RECORD)``: how many seeds.
+* ``run_low/run_high(RECORD, KEY)``: over the runs of a seed record (such as
+  ``"wall_seconds"``).
+* ``peer(PEERS, SYSTEM, METRIC)``: a peer's figure; ``best_peer(PEERS, METRIC)``:
+  the highest over the peers.
+* ``cell(RECORD, ROW, COLUMN[, INDEX])``: the first (or INDEX-th, from 0)
+  number in a table record's cell, in the row whose first cell starts with
+  ``ROW`` (a number glued to a letter, as in ``p99``, is not counted).
+* ``fig(RECORD, NAME)``: an entry of a record's ``"figures"`` (a value, or
+  ``{"value", "command", "source"}``), for figures a benchmark printed as text.
+
+A placeholder that does not resolve (unknown function, record, model, metric,
+row or figure) fails the rendering with a ``ValueError`` naming it.
+
 Usage::
 
     .venv/bin/python benchmarks/make_results.py                 # rewrite docs/results.md
@@ -32,8 +57,11 @@ record changing too.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import operator
 import re
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,6 +79,8 @@ HEADER = (
     "(template.md and the records): do not edit by hand. -->\n\n"
 )
 DIRECTIVE = re.compile(r"^<!-- (?P<kind>[a-z_]+)(?::\s*(?P<args>.*?))?\s*-->$")
+PLACEHOLDER = re.compile(r"\{\{\s*(?P<expr>.+?)\s*(?:\|\s*(?P<spec>[^|{}]*?)\s*)?\}\}")
+NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 #: Columns of a ``latest_*.json`` snapshot table: (header, path in an entry).
 SNAPSHOT_COLUMNS = (
     *seed_table.COLUMNS,
@@ -193,6 +223,146 @@ def render_latest_runs() -> str:
     return "\n\n".join(parts)
 
 
+def _record(name: str, kind: type, use: str) -> Any:
+    record = _load(f"{name}.json")
+    if not isinstance(record, kind):
+        raise KeyError(f"{name} is not {use}")
+    return record
+
+
+def _metric(entry: dict[str, Any], metric: str) -> float:
+    value: Any = entry
+    for key in metric.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise KeyError(f"no {metric!r} (missing {key!r})")
+        value = value[key]
+    return float(value)
+
+
+def _seed_values(record: str, model: str, metric: str) -> list[float]:
+    runs = _record(record, list, "a seed record (a list of runs)")
+    values = []
+    for run in runs:
+        if model not in run["metrics"]:
+            raise KeyError(f"no model {model!r} in {record} (seed {run['seed']})")
+        values.append(_metric(run["metrics"][model], metric))
+    return values
+
+
+def _seed(record: str, seed: int, model: str, metric: str) -> float:
+    for run in _record(record, list, "a seed record (a list of runs)"):
+        if run["seed"] == seed:
+            if model not in run["metrics"]:
+                raise KeyError(f"no model {model!r} in {record} (seed {seed})")
+            return _metric(run["metrics"][model], metric)
+    raise KeyError(f"no seed {seed} in {record}")
+
+
+def _peer(record: str, system: str, metric: str) -> float:
+    for peer in _record(record, list, "a peer list"):
+        if peer["system"] == system:
+            return _metric(peer, metric)
+    raise KeyError(f"no peer {system!r} in {record}")
+
+
+def _best_peer(record: str, metric: str) -> float:
+    peers = _record(record, list, "a peer list")
+    return max(_metric(peer, metric) for peer in peers)
+
+
+def _runs(record: str, key: str) -> list[float]:
+    runs = _record(record, list, "a seed record (a list of runs)")
+    if any(key not in run for run in runs):
+        raise KeyError(f"no {key!r} in every run of {record}")
+    return [float(run[key]) for run in runs]
+
+
+def _cell(record: str, row: str, column: str, index: int = 0) -> float:
+    table = _record(record, dict, "a table record")
+    if column not in table.get("columns", []):
+        raise KeyError(f"no column {column!r} in {record}")
+    rows = [r for r in table["rows"] if str(r[0]).startswith(row)]
+    if len(rows) != 1:
+        raise KeyError(f"{len(rows)} rows of {record} start with {row!r}, not 1")
+    text = str(rows[0][table["columns"].index(column)])
+    numbers = NUMBER.findall(text)
+    if len(numbers) <= index:
+        raise KeyError(f"no number {index} in {record}'s {row!r}/{column!r}: {text!r}")
+    return float(numbers[index].replace(",", ""))
+
+
+def _fig(record: str, name: str) -> Any:
+    figures = _record(record, dict, "a record with figures").get("figures", {})
+    if name not in figures:
+        raise KeyError(f"no figure {name!r} in {record}")
+    figure = figures[name]
+    return figure["value"] if isinstance(figure, dict) else figure
+
+
+#: The functions a placeholder may call.
+FUNCTIONS: dict[str, Any] = {
+    "mean": lambda r, m, k: statistics.mean(_seed_values(r, m, k)),
+    "sd": lambda r, m, k: statistics.stdev(_seed_values(r, m, k)),
+    "low": lambda r, m, k: min(_seed_values(r, m, k)),
+    "high": lambda r, m, k: max(_seed_values(r, m, k)),
+    "run_low": lambda r, k: min(_runs(r, k)),
+    "run_high": lambda r, k: max(_runs(r, k)),
+    "count": lambda r, m, k: sum(bool(v) for v in _seed_values(r, m, k)),
+    "n_runs": lambda r: len(_record(r, list, "a seed record (a list of runs)")),
+    "seed": _seed,
+    "peer": _peer,
+    "best_peer": _best_peer,
+    "cell": _cell,
+    "fig": _fig,
+}
+_OPERATORS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.USub: operator.neg,
+}
+
+
+def _evaluate(node: ast.AST) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_evaluate(node.left), _evaluate(node.right))
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_evaluate(node.operand))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id not in FUNCTIONS or node.keywords:
+            raise KeyError(f"unknown function {node.func.id!r}")
+        return FUNCTIONS[node.func.id](*(_evaluate(a) for a in node.args))
+    raise KeyError(f"unsupported expression {ast.unparse(node)!r}")
+
+
+def resolve(match: re.Match[str]) -> str:
+    """One ``{{ EXPRESSION | SPEC }}`` placeholder's text (see the module doc).
+
+    Args:
+        match: A match of ``PLACEHOLDER``.
+
+    Returns:
+        The expression's value, formatted.
+
+    Raises:
+        ValueError: If it does not resolve, naming the placeholder and why.
+    """
+    expr, spec = match["expr"], (match["spec"] or "").strip()
+    try:
+        value = _evaluate(ast.parse(expr, mode="eval").body)
+        if spec.isdigit():
+            spec = f".{spec}f"
+        return format(value, spec) if spec else str(value)
+    except (SyntaxError, KeyError, TypeError, ValueError, FileNotFoundError) as err:
+        detail = err.args[0] if isinstance(err, KeyError) and err.args else err
+        raise ValueError(
+            f"template.md: cannot resolve placeholder {match.group()!r}: {detail}"
+        ) from err
+
+
 def render(template: str | None = None) -> str:
     """``docs/results.md``: the template with every directive replaced by its table.
 
@@ -203,7 +373,8 @@ def render(template: str | None = None) -> str:
         The document.
 
     Raises:
-        ValueError: On an unknown directive, naming it.
+        ValueError: On an unknown directive or an unresolvable placeholder,
+            naming it.
     """
     text = TEMPLATE.read_text(encoding="utf-8") if template is None else template
     out = []
@@ -211,7 +382,7 @@ def render(template: str | None = None) -> str:
         match = DIRECTIVE.match(line.strip())
         if match is None or match["kind"] == "note":
             if match is None:
-                out.append(line)
+                out.append(PLACEHOLDER.sub(resolve, line))
             continue
         kind, args = match["kind"], (match["args"] or "").strip()
         if kind == "seeds":

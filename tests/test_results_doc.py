@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -85,3 +86,97 @@ def test_a_full_run_record_renders_its_rows_the_running_node_and_the_total(
     assert "| gru.evaluate_model | running when stopped |" in text
     assert "total of the finished rows (run incomplete)** | 5.0 |" in text
     assert "Scale 1 (1,748,521 interactions; timeout;" in text
+
+
+def test_placeholders_resolve_from_seed_peer_table_and_figure_records(
+    make_results, tmp_path, monkeypatch
+):
+    runs = [
+        {"seed": s, "wall_seconds": w, "metrics": {"m": {"full": {"ndcg@10": v}}}}
+        for s, w, v in ((1, 10.4, 0.1), (2, 20.6, 0.3))
+    ]
+    peers = [
+        {"system": "p1", "full": {"ndcg@10": 0.05}, "train_s": 43.565},
+        {"system": "p2", "full": {"ndcg@10": 0.08}},
+    ]
+    table = {
+        "columns": ["model", "full NDCG@10", "s"],
+        "rows": [["GMF (x)", "**0.0731 ± 0.0020**", "p99 11 (10–13)"]],
+    }
+    figures = {"figures": {"a": 2.0, "b": {"value": 0.5, "command": "c"}}}
+    for name, record in {
+        "seeds": runs,
+        "peers": peers,
+        "table": table,
+        "figs": figures,
+    }.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(record))
+    monkeypatch.setattr(make_results, "RESULTS", tmp_path)
+    template = (
+        "mean {{ mean('seeds', 'm', 'full.ndcg@10') | 4 }}"
+        " sd {{ sd('seeds', 'm', 'full.ndcg@10') | .3f }}"
+        " range {{ low('seeds', 'm', 'full.ndcg@10') }}-"
+        "{{ high('seeds', 'm', 'full.ndcg@10') }}"
+        " seed2 {{ seed('seeds', 2, 'm', 'full.ndcg@10') | 2 }}"
+        " wall {{ run_low('seeds', 'wall_seconds') | 0 }}-"
+        "{{ run_high('seeds', 'wall_seconds') | 0 }}\n"
+        "peer {{ peer('peers', 'p1', 'train_s') | 1 }}"
+        " ratio {{ mean('seeds', 'm', 'full.ndcg@10') / best_peer('peers', "
+        "'full.ndcg@10') | 2 }}\n"
+        "cell {{ cell('table', 'GMF', 'full NDCG@10') | 4 }}"
+        " ± {{ cell('table', 'GMF', 'full NDCG@10', 1) | 4 }}"
+        " s {{ cell('table', 'GMF', 's') }} to {{ cell('table', 'GMF', 's', 2) | 0 }}\n"
+        "fig {{ fig('figs', 'a') * fig('figs', 'b') | 1 }} {{ (1 + 2) / 4 }}"
+        " count {{ count('seeds', 'm', 'full.ndcg@10') }} of {{ n_runs('seeds') }}"
+    )
+    lines = make_results.render(template).splitlines()[2:]
+    assert lines == [
+        "mean 0.2000 sd 0.141 range 0.1-0.3 seed2 0.30 wall 10-21",
+        "peer 43.6 ratio 2.50",
+        "cell 0.0731 ± 0.0020 s 11.0 to 13",
+        "fig 1.0 0.75 count 2 of 2",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "why"),
+    [
+        ("{{ meen('seeds', 'm', 'x') }}", "unknown function 'meen'"),
+        ("{{ mean('nope', 'm', 'x') }}", "benchmarks/results/nope.json"),
+        ("{{ mean('seeds', 'other', 'full.ndcg@10') }}", "no model 'other'"),
+        ("{{ mean('seeds', 'm', 'full.mrr') }}", "missing 'mrr'"),
+        ("{{ fig('seeds', 'a') }}", "seeds is not a record with figures"),
+        ("{{ cell('seeds', 'GMF', 's') }}", "seeds is not a table record"),
+        ("{{ __import__('os') | 2 }}", "unknown function '__import__'"),
+        ("{{ mean('seeds', 'm' | 2 }}", "was never closed"),
+    ],
+)
+def test_an_unresolvable_placeholder_fails_naming_it(
+    make_results, tmp_path, monkeypatch, placeholder, why
+):
+    runs = [{"seed": 1, "metrics": {"m": {"full": {"ndcg@10": 0.1}}}}]
+    (tmp_path / "seeds.json").write_text(json.dumps(runs))
+    monkeypatch.setattr(make_results, "RESULTS", tmp_path)
+    with pytest.raises(ValueError, match="cannot resolve placeholder") as error:
+        make_results.render(f"text {placeholder} text\n")
+    assert placeholder in str(error.value) and why in str(error.value)
+
+
+#: Decimals in the template's prose that are not measurements: a parameter, a
+#: threshold the per-seed figures are compared with, and targets set by issues.
+NOT_MEASURED = ("α 0.5", "above 1.05×", "the 0.7026 target", "the 0.7 target")
+
+
+def test_the_template_prose_retypes_no_decimal_figure(make_results):
+    prose = make_results.TEMPLATE.read_text(encoding="utf-8")
+    for phrase in NOT_MEASURED:
+        assert phrase in prose, f"stale NOT_MEASURED entry {phrase!r}"
+        prose = prose.replace(phrase, "")
+    prose = re.sub(r"```.*?```", "", prose, flags=re.S)  # code blocks
+    prose = re.sub(r"`[^`]*`", "", prose)  # code spans (commands, paths)
+    prose = make_results.PLACEHOLDER.sub("", prose)
+    typed = re.findall(r".{0,30}(?<![\w.])\d+\.\d+.{0,30}", prose)
+    assert not typed, (
+        "figures typed into template.md's prose: quote them with a {{ ... }} "
+        f"placeholder from their record instead: {typed}"
+    )
