@@ -52,6 +52,25 @@ HISTORY_COLUMNS = (
 )
 
 
+def history_columns(metrics: list[str], monitor: str) -> list[str]:
+    """The columns of a training history, in order.
+
+    Args:
+        metrics: The validation metrics' names (``full_ranking_metrics`` keys).
+        monitor: The metric that selects the epoch.
+
+    Returns:
+        ``epoch``, ``loss``, ``val_<metric>`` per metric,
+        ``val_<monitor>_smoothed``, then the rest of :data:`HISTORY_COLUMNS`.
+    """
+    return [
+        *HISTORY_COLUMNS[:2],
+        *(f"val_{metric}" for metric in metrics),
+        f"val_{monitor}_smoothed",
+        *HISTORY_COLUMNS[2:],
+    ]
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, numpy and TensorFlow, and make TensorFlow ops deterministic.
 
@@ -309,10 +328,12 @@ class _Run:
         monitor = f"val_{self.params.monitor}"
         history[f"{monitor}_smoothed"] = self.selector.smoothed
         history["selected"] = np.arange(len(history)) == self.selector.best_epoch
-        metric_columns = [c for c in history.columns if c.startswith("val_")]
-        history = history.loc[
-            :, ["epoch", "loss", *metric_columns, *HISTORY_COLUMNS[2:]]
+        metrics = [
+            c.removeprefix("val_")
+            for c in history.columns
+            if c.startswith("val_") and not c.endswith("_smoothed")
         ]
+        history = history.loc[:, history_columns(metrics, self.params.monitor)]
         best = history.loc[history["selected"]].iloc[0]
         logger.info(
             "%s: kept epoch %d (%s %.4f, smoothed %.4f), %.1f s to it, %.1f s in all",

@@ -87,6 +87,21 @@ def epoch_dataset(
     return batched_dataset(structure, params.batch_size), int(labels.size)
 
 
+def pairwise_cap(params: TrainingParams, n_items: int) -> int | None:
+    """The validation-user cap of a model that runs a network on every pair.
+
+    Args:
+        params: ``validation_max_pairs``.
+        n_items: Catalogue size.
+
+    Returns:
+        ``validation_max_pairs // n_items`` (at least 1), or ``None``: no cap.
+    """
+    if params.validation_max_pairs is None:
+        return None
+    return max(1, params.validation_max_pairs // n_items)
+
+
 class NCFAdapter:
     """Per-epoch hooks of the NCF family (see :class:`~ncf_recommender.training.loop.FamilyAdapter`)."""
 
@@ -122,9 +137,7 @@ class NCFAdapter:
         """
         data, params = self.data, self.params
         pairwise = KerasScorer(model, data.n_items).pairwise
-        cap = None
-        if pairwise and params.validation_max_pairs is not None:
-            cap = max(1, params.validation_max_pairs // data.n_items)
+        cap = pairwise_cap(params, data.n_items) if pairwise else None
         keep = validation_sample(self.val_users.size, params, cap=cap)
         if keep is not None:
             self.val_users, self.val_items = self.val_users[keep], self.val_items[keep]
