@@ -81,12 +81,19 @@ class LoopParams(_Strict):
         try:
             return handler(data)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{cls.group}.{'.'.join(map(str, item['loc']))}: {item['msg']}"
-                f" (got {item.get('input')!r})"
-                for item in error.errors()
+            raise ValueError(
+                "; ".join(cls._problem(item) for item in error.errors())
+            ) from None
+
+    @classmethod
+    def _problem(cls, item: Any) -> str:
+        """One validation problem as ``<group>.<key>: <what is wrong>``."""
+        key = f"{cls.group}.{'.'.join(map(str, item['loc']))}"
+        if item["type"] == "extra_forbidden":
+            return (
+                f"{key}: unknown training parameter; known: {sorted(cls.model_fields)}"
             )
-            raise ValueError(problems) from None
+        return f"{key}: {item['msg']} (got {item.get('input')!r})"
 
     @field_validator("smoothing")
     @classmethod

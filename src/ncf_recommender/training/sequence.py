@@ -223,6 +223,26 @@ def _epoch_arrays(
     return x, labels
 
 
+def sample_validation(
+    validation: SequenceValidation, params: SequenceTrainingParams
+) -> SequenceValidation:
+    """All validation users, or the seeded ``max_validation_users`` sample of them.
+
+    Args:
+        validation: The whole validation set.
+        params: ``max_validation_users`` and ``seed``.
+
+    Returns:
+        ``validation`` itself, or a copy holding the sampled users and targets.
+    """
+    keep = validation_sample(validation.users.size, params)
+    if keep is None:
+        return validation
+    return replace(
+        validation, users=validation.users[keep], targets=validation.targets[keep]
+    )
+
+
 def validate(
     model: keras.Model, validation: SequenceValidation, batch_size: int = 1024
 ) -> dict[str, float | int]:
@@ -288,13 +308,7 @@ class SequenceAdapter:
         self.n_items = int(model.outputs[0].shape[-1])
         max_len = int(model.inputs[0].shape[1])
         self.loss = params.resolved_loss(self.n_items)
-        keep = validation_sample(self.validation.users.size, params)
-        if keep is not None:
-            self.validation = replace(
-                self.validation,
-                users=self.validation.users[keep],
-                targets=self.validation.targets[keep],
-            )
+        self.validation = sample_validation(self.validation, params)
         self.windows = training_windows(
             self.train_histories, max_len, params.window_stride
         )
