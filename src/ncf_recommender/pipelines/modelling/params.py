@@ -21,10 +21,11 @@ start-up with a message naming the key. The groups in
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Union
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from ncf_recommender.models.registry import MODELS
 from ncf_recommender.models.specs import (
     GMFParams,
     GRU4RecParams,
@@ -61,12 +62,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: The architectures of each family's registered models (``architecture`` picks one).
+_NCF_SPECS = Union[tuple(e.spec for e in MODELS.values() if e.family == "ncf")]  # noqa: UP007
+_SEQUENCE_SPECS = Union[  # noqa: UP007 (built from the registry at import)
+    tuple(e.spec for e in MODELS.values() if e.family == "sequence")
+]
+
+
 class ModelParams(
-    RootModel[
-        Annotated[
-            GMFParams | MLPParams | NeuMFParams, Field(discriminator="architecture")
-        ]
-    ]
+    RootModel[Annotated[_NCF_SPECS, Field(discriminator="architecture")]]
 ):
     """One namespace's architecture, chosen by its ``architecture`` key."""
 
@@ -115,9 +119,7 @@ class BaselineParams(_Strict):
 
 
 class SequenceModelParams(
-    RootModel[
-        Annotated[SASRecParams | GRU4RecParams, Field(discriminator="architecture")]
-    ]
+    RootModel[Annotated[_SEQUENCE_SPECS, Field(discriminator="architecture")]]
 ):
     """One sequence namespace's architecture, chosen by its ``architecture`` key."""
 
