@@ -62,9 +62,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-#: The architectures of each family's registered models (``architecture`` picks one).
-_NCF_SPECS = Union[tuple(e.spec for e in MODELS.values() if e.family == "ncf")]  # noqa: UP007
-_SEQUENCE_SPECS = Union[  # noqa: UP007 (built from the registry at import)
+#: The architectures of each family's registered models (``architecture`` picks one);
+#: ``Union[...]`` because the members come from the registry at import.
+_NCF_SPECS = Union[  # noqa: UP007
+    tuple(e.spec for e in MODELS.values() if e.family == "ncf")
+]
+_SEQUENCE_SPECS = Union[  # noqa: UP007
     tuple(e.spec for e in MODELS.values() if e.family == "sequence")
 ]
 
