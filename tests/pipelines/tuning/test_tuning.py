@@ -59,7 +59,9 @@ def test_modelling_reads_tuned_parameters_only_when_asked():
     tuned = modelling.create_pipeline(("gmf", "gru"))
     assert {"gmf_tuned_parameters", "gru_tuned_parameters"} <= tuned.inputs()
     train = {n.name: n for n in tuned.nodes}["gmf.train_model"]
-    assert {"gmf.tuned_model", "gmf.tuned_training_overrides"} <= set(train.inputs)
+    assert {"gmf.tuned_architecture", "gmf.tuned_training_overrides"} <= set(
+        train.inputs
+    )
     assert "gmf.tuned_negative_sampler" in train.inputs
 
 

@@ -85,7 +85,7 @@ def model_template(
         family: ``ncf`` or ``sequence``.
         pretrained: Extra keyword inputs of the training node (e.g.
             ``{"pretrained_gmf": "gmf_model"}``).
-        tuned: Train from ``tuned_model``, ``tuned_training_overrides`` (and
+        tuned: Train from ``tuned_architecture``, ``tuned_training_overrides`` (and
             ``tuned_negative_sampler``), the outputs of the namespace's
             ``apply_tuned_parameters`` node, instead of the parameters.
 
@@ -107,7 +107,7 @@ def model_template(
     }
     if tuned:
         train_inputs |= {
-            "model": "tuned_model",
+            "model": "tuned_architecture",
             "training_overrides": "tuned_training_overrides",
         }
         if "negative_sampler" in train_inputs:

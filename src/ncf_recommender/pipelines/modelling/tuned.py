@@ -141,7 +141,7 @@ def apply_tuned_node(name: str) -> Node:
         ``apply_tuned_parameters``: reads ``<name>_tuned_parameters``,
         ``params:model``, ``params:training_overrides`` (and, NCF, the
         sampler, the train split, the item mapping and
-        ``params:negative_sampling``); writes ``tuned_model``,
+        ``params:negative_sampling``); writes ``tuned_architecture``,
         ``tuned_training_overrides`` (and, NCF, ``tuned_negative_sampler``).
     """
     inputs = {
@@ -149,7 +149,7 @@ def apply_tuned_node(name: str) -> Node:
         "model": "params:model",
         "training_overrides": "params:training_overrides",
     }
-    outputs = ["tuned_model", "tuned_training_overrides"]
+    outputs = ["tuned_architecture", "tuned_training_overrides"]
     if get_model(name).family == "ncf":
         outputs.append("tuned_negative_sampler")
         inputs |= {
