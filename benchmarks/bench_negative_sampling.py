@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ncf_recommender.sampling import NegativeSampler, sample_eval_candidates
+from ncf_recommender.training.sampling import NegativeSampler, sample_eval_candidates
 
 N_POSITIVES = 7_824_482
 N_USERS = 4_201_696

@@ -50,7 +50,6 @@ from ncf_recommender.models.gru4rec import build_gru4rec
 from ncf_recommender.models.neumf import build_neumf
 from ncf_recommender.models.sasrec import build_sasrec
 from ncf_recommender.models.sequences import SequenceScorer, extend_histories
-from ncf_recommender.models.training import TrainingConfig, seed_everything, train_model
 from ncf_recommender.pipelines.data_processing.nodes import (
     clean_ratings,
     encode_ids,
@@ -58,12 +57,11 @@ from ncf_recommender.pipelines.data_processing.nodes import (
     validate_schema,
 )
 from ncf_recommender.pipelines.data_processing.params import SourceParams
-from ncf_recommender.sampling import sample_eval_candidates
-from ncf_recommender.sequence_training import (
-    SequenceTrainingParams,
-    sequence_validation,
-    train_sequence_model,
-)
+from ncf_recommender.training.loop import seed_everything
+from ncf_recommender.training.ncf import NCFData, train_ncf
+from ncf_recommender.training.params import SequenceTrainingParams, TrainingParams
+from ncf_recommender.training.sampling import NegativeSampler, sample_eval_candidates
+from ncf_recommender.training.sequence import sequence_validation, train_sequence
 
 ML100K_COLUMNS = {
     USER_ID: "user_id:token",
@@ -143,11 +141,10 @@ def neumf_reference(data: dict[str, Any]) -> dict[str, float]:
         validation NDCG@10.
     """
     train, val = data["train"], data["val"]
-    config = TrainingConfig(
+    config = TrainingParams(
         epochs=30,
         batch_size=1024,
         learning_rate=1e-3,
-        negatives_per_positive=8,
         patience=5,
         smoothing=3,
         steps_per_execution=50,
@@ -156,16 +153,19 @@ def neumf_reference(data: dict[str, Any]) -> dict[str, float]:
     seed_everything(config.seed)
     model = build_neumf(data["n_users"], data["n_items"], 64, 64, (128, 64, 32))
     cpu_start = time.process_time()
-    result = train_model(
-        model,
-        train[USER_IDX].to_numpy(),
-        train[ITEM_IDX].to_numpy(),
-        val[USER_IDX].to_numpy(),
-        val[ITEM_IDX].to_numpy(),
-        data["n_users"],
-        data["n_items"],
-        config,
+    users, items = train[USER_IDX].to_numpy(), train[ITEM_IDX].to_numpy()
+    ncf_data = NCFData(
+        sampler=NegativeSampler(
+            users, items, data["n_items"], negatives_per_positive=8
+        ),
+        val_users=val[USER_IDX].to_numpy(),
+        val_items=val[ITEM_IDX].to_numpy(),
+        train_users=users,
+        train_items=items,
+        n_users=data["n_users"],
+        n_items=data["n_items"],
     )
+    result = train_ncf(model, ncf_data, config)
     best = result.history.loc[result.history["epoch"] == result.best_epoch].iloc[0]
     return {
         "wall_s": float(result.seconds_to_best),
@@ -223,9 +223,10 @@ def run_seed(
     )
     cpu_start = time.process_time()
     model = build_model(args, n_items, seed)
-    model, history = train_sequence_model(model, train_histories, validation, params)
+    result = train_sequence(model, train_histories, validation, params)
+    model, history = result.model, result.history
     cpu_total = time.process_time() - cpu_start
-    best = history.loc[history["best"]].iloc[0]
+    best = history.loc[history["selected"]].iloc[0]
     upto = history.loc[history["epoch"] <= best["epoch"]]
     test_histories = extend_histories(
         train_histories, val[USER_IDX].to_numpy(), val[ITEM_IDX].to_numpy()

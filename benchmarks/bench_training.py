@@ -4,20 +4,20 @@ For each data size (ratings drawn by the embedded Amazon-shaped generator, ids
 encoded, every rating a positive) and each model (GMF, MLP-NCF, NeuMF):
 
 1. Training examples/s: ``model.fit`` (the project's Adam,
-   :class:`~ncf_recommender.models.training.FusedAdam`,
+   :class:`~ncf_recommender.training.optimizers.FusedAdam`,
    ``steps_per_execution=50``) on the batches that
-   :func:`ncf_recommender.models.training.epoch_dataset` builds (fresh
+   :func:`ncf_recommender.training.ncf.epoch_dataset` builds (fresh
    negatives, shuffled, pre-batched), capped at ``--examples`` examples, after
    a warm-up that traces the graph. References in the same process: the same
    batches with ``steps_per_execution=1``, with Keras' own
    ``keras.optimizers.Adam``, and with
-   :class:`~ncf_recommender.models.training.LazyAdam`.
+   :class:`~ncf_recommender.training.optimizers.LazyAdam`.
 2. Full-ranking evaluation users/s: ``full_ranking_metrics`` with
    :class:`~ncf_recommender.models.scorers.KerasScorer` (numpy fast path) on
    ``--eval-users`` users against every item. Reference: the scorer's generic
    path (batched ``model(...)`` calls on every user-item pair).
 3. Whole epochs (``--epochs``, default 4) through ``model.fit``, the way
-   :func:`~ncf_recommender.models.training.train_model` calls it, with tf.data
+   :func:`~ncf_recommender.training.ncf.train_ncf` calls it, with tf.data
    autotuning off (the project's setting) and on (TensorFlow's default). With
    it on, ``fit`` waits at the end of an epoch for the autotuner's thread,
    whose sleep doubles up to 5.12 s, so some epochs end on a 5.12 s boundary.
@@ -54,16 +54,13 @@ from ncf_recommender.models.gmf import build_gmf
 from ncf_recommender.models.mlp import build_mlp
 from ncf_recommender.models.neumf import build_neumf
 from ncf_recommender.models.scorers import KerasScorer
-from ncf_recommender.models.training import (
-    FusedAdam,
-    LazyAdam,
-    TrainingConfig,
-    epoch_dataset,
-    seed_everything,
-)
 from ncf_recommender.pipelines.data_processing.nodes import filter_k_core
 from ncf_recommender.pipelines.data_processing.params import KCoreParams
-from ncf_recommender.sampling import NegativeSampler
+from ncf_recommender.training.loop import seed_everything
+from ncf_recommender.training.ncf import epoch_dataset
+from ncf_recommender.training.optimizers import FusedAdam, LazyAdam
+from ncf_recommender.training.params import TrainingParams
+from ncf_recommender.training.sampling import NegativeSampler
 
 BUILDERS: dict[str, Callable[[int, int], keras.Model]] = {
     "gmf": lambda n_users, n_items: build_gmf(n_users, n_items, 64),
@@ -102,9 +99,7 @@ def five_core(source: dict[str, int], seed: int = 42) -> tuple[np.ndarray, ...]:
 
 def scaling(args: argparse.Namespace) -> None:
     """Examples/s at the default and at the full size, and their ratio."""
-    config = TrainingConfig(
-        batch_size=args.batch_size, negatives_per_positive=args.negatives
-    )
+    config = TrainingParams(batch_size=args.batch_size)
     rates: dict[tuple[str, str, str], float] = {}
     for size, source in SCALING_SOURCES.items():
         users, items, n_users, n_items = five_core(source)
@@ -149,7 +144,7 @@ OPTIMIZERS: dict[str, Callable[[float], keras.optimizers.Optimizer]] = {
 def examples_per_second(
     model: keras.Model,
     sampler: NegativeSampler,
-    config: TrainingConfig,
+    config: TrainingParams,
     examples: int,
     optimizer: str = "fused",
 ) -> float:
@@ -171,7 +166,7 @@ def examples_per_second(
 def epoch_seconds(
     model: keras.Model,
     sampler: NegativeSampler,
-    config: TrainingConfig,
+    config: TrainingParams,
     epochs: int,
     *,
     autotune: bool,
@@ -243,14 +238,8 @@ def main() -> None:
         scaling(args)
         return
 
-    fast = TrainingConfig(
-        batch_size=args.batch_size, negatives_per_positive=args.negatives
-    )
-    reference = TrainingConfig(
-        batch_size=args.batch_size,
-        negatives_per_positive=args.negatives,
-        steps_per_execution=1,
-    )
+    fast = TrainingParams(batch_size=args.batch_size)
+    reference = TrainingParams(batch_size=args.batch_size, steps_per_execution=1)
     for size in args.sizes:
         users, items, n_users, n_items = encoded(size, args.seed)
         sampler = NegativeSampler(

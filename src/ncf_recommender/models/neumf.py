@@ -36,6 +36,7 @@ from ncf_recommender.models.mlp import (
     mlp_dense_name,
     mlp_tower,
 )
+from ncf_recommender.models.ncf_weights import mlp_hidden_layers, ncf_weights
 
 NEUMF_CONCAT = "neumf_concat"
 
@@ -89,17 +90,16 @@ def initialise_from_pretrained(
     """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
-    n_hidden = sum(1 for layer in neumf.layers if layer.name.startswith("mlp_dense_"))
+    n_hidden = mlp_hidden_layers(neumf)
     for name in (GMF_USER_EMBEDDING, GMF_ITEM_EMBEDDING):
         _copy_layer(neumf, pretrained_gmf, name)
     mlp_names = [MLP_USER_EMBEDDING, MLP_ITEM_EMBEDDING]
     mlp_names += [mlp_dense_name(i) for i in range(n_hidden)]
     for name in mlp_names:
         _copy_layer(neumf, pretrained_mlp, name)
-    gmf_kernel, gmf_bias = pretrained_gmf.get_layer(PREDICTION).get_weights()
-    mlp_kernel, mlp_bias = pretrained_mlp.get_layer(PREDICTION).get_weights()
-    kernel = np.concatenate([alpha * gmf_kernel, (1.0 - alpha) * mlp_kernel], axis=0)
-    bias = alpha * gmf_bias + (1.0 - alpha) * mlp_bias
+    gmf, mlp = ncf_weights(pretrained_gmf), ncf_weights(pretrained_mlp)
+    kernel = np.concatenate([alpha * gmf.kernel, (1.0 - alpha) * mlp.kernel], axis=0)
+    bias = alpha * gmf.bias + (1.0 - alpha) * mlp.bias
     expected = neumf.get_layer(PREDICTION).get_weights()[0].shape
     if kernel.shape != expected:
         raise ValueError(

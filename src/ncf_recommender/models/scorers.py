@@ -5,10 +5,11 @@ interface: ``score(users)`` scores every item for a batch of users and
 ``score(users, items)`` scores given candidates.
 
 Full ranking multiplies a user batch by every item, so it is the hot path of
-validation and evaluation. When the model has the layer names used by
+validation and evaluation. When the model has the layout of
 :mod:`~ncf_recommender.models.gmf`, :mod:`~ncf_recommender.models.mlp` and
-:mod:`~ncf_recommender.models.neumf`, the scorer evaluates it directly from its
-weights with numpy:
+:mod:`~ncf_recommender.models.neumf` (read by
+:func:`~ncf_recommender.models.ncf_weights.ncf_weights`), the scorer evaluates it
+directly from its weights with numpy:
 
 * GMF tower: ``(p_u * h) @ Q.T``, one matrix product per user batch;
 * MLP tower: the first Dense layer acts on ``[p_u, q_i]``, so it splits into a
@@ -29,16 +30,7 @@ import keras
 import numpy as np
 
 from ncf_recommender.constants import ITEM_IDX, USER_IDX
-from ncf_recommender.models.gmf import (
-    GMF_ITEM_EMBEDDING,
-    GMF_USER_EMBEDDING,
-    PREDICTION,
-)
-from ncf_recommender.models.mlp import (
-    MLP_ITEM_EMBEDDING,
-    MLP_USER_EMBEDDING,
-    mlp_dense_name,
-)
+from ncf_recommender.models.ncf_weights import ncf_weights
 
 logger = logging.getLogger(__name__)
 
@@ -46,14 +38,6 @@ _PROBE_TOLERANCE = 1e-4
 #: Scores per chunk of a dot-product model (GMF): large enough for an efficient
 #: matrix product (about 70 users x 60k items).
 DOT_CHUNK = 1 << 22
-_KNOWN_LAYER_PREFIXES = (
-    USER_IDX,
-    ITEM_IDX,
-    "gmf_",
-    "mlp_",
-    "neumf_concat",
-    PREDICTION,
-)
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:
@@ -85,43 +69,22 @@ class _FastNCF:
         Raises:
             ValueError: If the model does not have the expected layers.
         """
-        names = {layer.name for layer in model.layers}
-        unknown = [n for n in names if not n.startswith(_KNOWN_LAYER_PREFIXES)]
-        if unknown or PREDICTION not in names:
-            raise ValueError(f"not a built-in NCF model (layers {sorted(names)})")
-        kernel, bias = model.get_layer(PREDICTION).get_weights()
-        self.bias = np.float32(bias[0])
-        offset = 0
-        self.gmf_user = self.gmf_item = None
-        if GMF_USER_EMBEDDING in names:
-            self.gmf_user = model.get_layer(GMF_USER_EMBEDDING).get_weights()[0]
-            self.gmf_item = model.get_layer(GMF_ITEM_EMBEDDING).get_weights()[0]
-            dim = self.gmf_user.shape[1]
+        weights = ncf_weights(model)
+        self.bias = np.float32(weights.bias[0])
+        self.gmf_user, self.gmf_item = weights.gmf_user, weights.gmf_item
+        if weights.gmf_kernel is not None:
             # Fold the output weights into the user side: (p_u * h) . q_i.
-            self.gmf_weight = kernel[offset : offset + dim, 0]
-            offset += dim
+            self.gmf_weight = weights.gmf_kernel[:, 0]
         self.mlp_user_part = self.mlp_item_part = None
-        if MLP_USER_EMBEDDING in names:
-            user_emb = model.get_layer(MLP_USER_EMBEDDING).get_weights()[0]
-            item_emb = model.get_layer(MLP_ITEM_EMBEDDING).get_weights()[0]
-            dim = user_emb.shape[1]
-            dense = []
-            index = 0
-            while mlp_dense_name(index) in names:
-                layer = model.get_layer(mlp_dense_name(index))
-                if layer.activation is not keras.activations.relu:
-                    raise ValueError(f"{layer.name} is not a ReLU layer")
-                dense.append(layer.get_weights())
-                index += 1
-            (first_kernel, first_bias), self.hidden = dense[0], dense[1:]
-            self.mlp_user_part = user_emb @ first_kernel[:dim] + first_bias
-            self.mlp_item_part = item_emb @ first_kernel[dim:]
-            self.mlp_weight = kernel[offset:, 0]
-            offset = kernel.shape[0]
-        if offset != kernel.shape[0] or (
-            self.gmf_user is None and self.mlp_user_part is None
-        ):
-            raise ValueError("prediction layer does not match the towers")
+        if weights.mlp_user is not None:
+            dim = weights.mlp_user.shape[1]
+            (first_kernel, first_bias), self.hidden = (
+                weights.mlp_dense[0],
+                weights.mlp_dense[1:],
+            )
+            self.mlp_user_part = weights.mlp_user @ first_kernel[:dim] + first_bias
+            self.mlp_item_part = weights.mlp_item @ first_kernel[dim:]
+            self.mlp_weight = weights.mlp_kernel[:, 0]
         user_table = self.gmf_user if self.gmf_user is not None else self.mlp_user_part
         self.n_users = int(user_table.shape[0])
 

@@ -147,22 +147,21 @@ def _gmf_logit_scorer(model: Any, data: ServingData) -> Scorer:
     cost far more than the matrix product when scoring every item).
     """
     from ncf_recommender.models.baselines import DotProductScorer  # noqa: PLC0415
-    from ncf_recommender.models.gmf import (  # noqa: PLC0415
-        GMF_ITEM_EMBEDDING,
-        GMF_USER_EMBEDDING,
-        PREDICTION,
-    )
+    from ncf_recommender.models.ncf_weights import ncf_weights  # noqa: PLC0415
 
     try:
-        users = model.get_layer(GMF_USER_EMBEDDING).get_weights()[0]
-        items = model.get_layer(GMF_ITEM_EMBEDDING).get_weights()[0]
-        kernel = model.get_layer(PREDICTION).get_weights()[0]
+        weights = ncf_weights(model)
     except (ValueError, IndexError) as error:
         logger.info(
             "GMF logits unavailable (%s); retrieving with the full scorer", error
         )
         return _keras_ncf_scorer(model, data)
-    if kernel.shape != (users.shape[1], 1) or items.shape[0] != data.n_items:
+    users, items, kernel = weights.gmf_user, weights.gmf_item, weights.kernel
+    if (
+        users is None
+        or kernel.shape != (users.shape[1], 1)
+        or items.shape[0] != data.n_items
+    ):
         return _keras_ncf_scorer(model, data)
     return DotProductScorer(users * kernel[:, 0], items)
 

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from ncf_recommender.pipelines.feature_engineering.nodes import (
-    sample_test_candidates,
     build_negative_sampler,
+    sample_test_candidates,
     sample_training_examples,
     sample_val_candidates,
 )

@@ -22,10 +22,12 @@ from ncf_recommender.pipelines.modelling.params import (
     ModelParams,
     SequenceModelParams,
     SequenceTrainingOverrides,
-    SequenceTrainingSettings,
+    SequenceTrainingParams,
     TrainingOverrides,
     TrainingParams,
 )
+from ncf_recommender.training.sampling import NegativeSampler
+from tests.catalog_entries import ResolvedCatalog
 
 PROJECT = Path(__file__).resolve().parents[3]
 N_USERS, N_ITEMS, PER_USER, N_CANDIDATES = 120, 40, 12, 10
@@ -71,6 +73,10 @@ def planted_splits() -> dict[str, pd.DataFrame]:
     )
     return {
         "train_interactions": train,
+        # feature_engineering's sampler (negative_sampling: 8 negatives per positive).
+        "negative_sampler": NegativeSampler(
+            train["user_idx"], train["item_idx"], N_ITEMS, negatives_per_positive=8
+        ),
         "val_interactions": val,
         "test_interactions": test,
         "test_candidates": pd.DataFrame(
@@ -129,7 +135,7 @@ def small_parameters(conf: EnvironmentConfigLoader) -> dict[str, object]:
         values[f"params:{name}.training_overrides"] = TrainingOverrides.model_validate(
             params[name]["training_overrides"]
         )
-    values["params:sequence_training"] = SequenceTrainingSettings.model_validate(
+    values["params:sequence_training"] = SequenceTrainingParams.model_validate(
         {
             **params["sequence_training"],
             "epochs": 2,
@@ -154,7 +160,7 @@ def _catalog(conf: EnvironmentConfigLoader, tmp_path: Path) -> DataCatalog:
     """The real catalog entries of the outputs, written under ``tmp_path``."""
     entries = {}
     for name in modelling.create_pipeline().all_outputs():
-        entry = conf["catalog"].get(name)
+        entry = ResolvedCatalog(conf["catalog"]).get(name)
         if entry is not None:
             entries[name] = {
                 **entry,
@@ -260,7 +266,7 @@ def test_one_template_is_reused_per_model_type():
 
 
 def test_artifacts_are_versioned_catalog_entries(conf):
-    catalog = conf["catalog"]
+    catalog = ResolvedCatalog(conf["catalog"])
     for name in modelling.MODELS:
         model = catalog[f"{name}_model"]
         assert model["type"] == "ncf_recommender.atomic.TensorFlowModelDataset"

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -37,14 +36,14 @@ from ncf_recommender.pipelines.modelling.params import (
     EvaluationParams,
     SequenceModelParams,
     SequenceTrainingOverrides,
-    SequenceTrainingSettings,
+    SequenceTrainingParams,
 )
 from ncf_recommender.pipelines.modelling.sequence_nodes import (
     PROTOCOL_NOTE,
     evaluate_sequence_model,
     train_sequence_model,
 )
-from ncf_recommender.sequence_training import SequenceTrainingParams
+from tests.catalog_entries import ResolvedCatalog
 from tests.conftest import make_project_copy
 from tests.pipelines.modelling.test_pipeline import planted_splits
 
@@ -112,9 +111,11 @@ def test_sequence_namespaces_reuse_one_template_with_their_own_outputs():
 
 
 def test_sequence_artifacts_are_versioned_safe_mode_keras_files():
-    catalog = EnvironmentConfigLoader(
-        conf_source=str(PROJECT / "conf"), base_env="base", default_run_env="base"
-    )["catalog"]
+    catalog = ResolvedCatalog(
+        EnvironmentConfigLoader(
+            conf_source=str(PROJECT / "conf"), base_env="base", default_run_env="base"
+        )["catalog"]
+    )
     for name in SEQUENCE:
         model = catalog[f"{name}_model"]
         assert model["type"] == "ncf_recommender.atomic.TensorFlowModelDataset"
@@ -133,7 +134,7 @@ def test_sequence_artifacts_are_versioned_safe_mode_keras_files():
 @pytest.mark.parametrize("env", ["base", "movielens"])
 def test_sequence_parameters_validate_in_each_environment(env):
     params = _params(env)
-    shared = SequenceTrainingSettings.model_validate(params["sequence_training"])
+    shared = SequenceTrainingParams.model_validate(params["sequence_training"])
     architectures = {"sasrec": "sasrec", "gru": "gru4rec"}
     for name in SEQUENCE:
         spec = SequenceModelParams.model_validate(params[name]["model"]).root
@@ -150,7 +151,7 @@ def test_sequence_parameters_validate_in_each_environment(env):
 
 
 def test_shared_sequence_group_mirrors_the_trainer_defaults():
-    """The Pydantic group has the dataclass's fields and defaults, and base keeps them.
+    """The group, its overrides and the trainer share one model; base keeps its defaults.
 
     Except: on the default data, early stopping ranks a sample of 2,000
     validation users per epoch (the trainer's default ranks all), and patience,
@@ -158,17 +159,17 @@ def test_shared_sequence_group_mirrors_the_trainer_defaults():
     """
     defaults = SequenceTrainingParams()
     no_change = SequenceTrainingOverrides()
-    assert SequenceTrainingSettings().with_overrides(no_change) == defaults
-    assert set(SequenceTrainingSettings.model_fields) == set(vars(defaults))
+    assert SequenceTrainingParams().with_overrides(no_change) == defaults
+    assert set(SequenceTrainingParams.model_fields) == set(vars(defaults))
     assert set(SequenceTrainingOverrides.model_fields) == set(vars(defaults))
-    base = SequenceTrainingSettings.model_validate(_params()["sequence_training"])
-    assert base.with_overrides(no_change) == replace(
-        defaults, max_validation_users=2000, epochs=100, decay_epochs=None
+    base = SequenceTrainingParams.model_validate(_params()["sequence_training"])
+    assert base.with_overrides(no_change) == defaults.model_copy(
+        update={"max_validation_users": 2000, "epochs": 100, "decay_epochs": None}
     )
 
 
 def test_overrides_change_only_what_they_set_and_null_switches_decay_off():
-    merged = SequenceTrainingSettings(epochs=12).with_overrides(
+    merged = SequenceTrainingParams(epochs=12).with_overrides(
         SequenceTrainingOverrides(epochs=3, decay_epochs=None)
     )
     assert (merged.epochs, merged.decay_epochs, merged.n_negatives) == (3, None, 256)
@@ -177,10 +178,10 @@ def test_overrides_change_only_what_they_set_and_null_switches_decay_off():
 @pytest.mark.parametrize(
     ("model", "values", "key"),
     [
-        (SequenceTrainingSettings, {"epoch": 3}, "epoch"),
-        (SequenceTrainingSettings, {"n_negatives": 0}, "n_negatives"),
-        (SequenceTrainingSettings, {"loss": "hinge"}, "loss"),
-        (SequenceTrainingSettings, {"monitor": "auc"}, "monitor"),
+        (SequenceTrainingParams, {"epoch": 3}, "epoch"),
+        (SequenceTrainingParams, {"n_negatives": 0}, "n_negatives"),
+        (SequenceTrainingParams, {"loss": "hinge"}, "loss"),
+        (SequenceTrainingParams, {"monitor": "auc"}, "monitor"),
         (SequenceTrainingOverrides, {"epochs": None}, "epochs"),
         (SequenceModelParams, {"architecture": "sasrec", "head": 2}, "head"),
         (SequenceModelParams, {"architecture": "gru4rec", "dropout": 1.0}, "dropout"),
@@ -404,7 +405,7 @@ with KedroSession.create(project_path=project) as session:
     models = {name: catalog.load(f"{name}_model") for name in sys.argv[4:]}
     frames = [catalog.load(n) for n in ("train_interactions", "val_interactions")]
     n_users, n_items = len(catalog.load("user_mapping")), len(catalog.load("item_mapping"))
-from ncf_recommender.sequence_training import sequence_validation, validate
+from ncf_recommender.training.sequence import sequence_validation, validate
 _, validation = sequence_validation(*frames, n_users, n_items)
 ndcg = {}
 for name, model in models.items():

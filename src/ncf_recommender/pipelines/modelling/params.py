@@ -21,10 +21,11 @@ start-up with a message naming the key. The groups in
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Union
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from ncf_recommender.models.registry import MODELS
 from ncf_recommender.models.specs import (
     GMFParams,
     GRU4RecParams,
@@ -61,12 +62,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: The architectures of each family's registered models (``architecture`` picks one);
+#: ``Union[...]`` because the members come from the registry at import.
+_NCF_SPECS = Union[  # noqa: UP007
+    tuple(e.spec for e in MODELS.values() if e.family == "ncf")
+]
+_SEQUENCE_SPECS = Union[  # noqa: UP007
+    tuple(e.spec for e in MODELS.values() if e.family == "sequence")
+]
+
+
 class ModelParams(
-    RootModel[
-        Annotated[
-            GMFParams | MLPParams | NeuMFParams, Field(discriminator="architecture")
-        ]
-    ]
+    RootModel[Annotated[_NCF_SPECS, Field(discriminator="architecture")]]
 ):
     """One namespace's architecture, chosen by its ``architecture`` key."""
 
@@ -115,9 +122,7 @@ class BaselineParams(_Strict):
 
 
 class SequenceModelParams(
-    RootModel[
-        Annotated[SASRecParams | GRU4RecParams, Field(discriminator="architecture")]
-    ]
+    RootModel[Annotated[_SEQUENCE_SPECS, Field(discriminator="architecture")]]
 ):
     """One sequence namespace's architecture, chosen by its ``architecture`` key."""
 
