@@ -68,8 +68,8 @@ def observe_epochs(observer: Callable[[int, float], None]) -> Iterator[None]:
 
     Args:
         observer: Receives ``(epoch, value of params.monitor)`` after each
-            trained epoch (1-based); an exception it raises leaves :func:`fit`
-            unchanged and propagates to the caller.
+            trained epoch (1-based); an exception it raises propagates out of
+            :func:`fit`, which then returns nothing (it saves nothing itself).
 
     Yields:
         Nothing; the previous observer is restored on exit.

@@ -20,11 +20,19 @@ trial, naming ``tuning.spaces.<model>.<path>``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
 import optuna
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ncf_recommender.models.registry import MODELS, get_model
 from ncf_recommender.pipelines.feature_engineering.params import (
@@ -199,7 +207,8 @@ class TuningParams(_Strict):
     """The ``tuning`` parameter group.
 
     Attributes:
-        models: Models to tune; ``None``: the run's ``modelling.models``.
+        models: Models to tune; ``None``: the run's ``modelling.models``
+            (``--params tuning.models=gmf+sasrec`` on the command line).
         n_trials: Trials per model in all (an interrupted study resumes and
             only runs the missing ones; complete, pruned and failed trials count).
         budget_seconds: Wall-clock budget per model per run: no trial starts
@@ -229,6 +238,14 @@ class TuningParams(_Strict):
     sampler_seed: int = Field(default=0, ge=0)
     spaces: dict[str, dict[str, SearchSpaceEntry]] = Field(default_factory=dict)
     fixed: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _split_string(cls, value: Any) -> Any:
+        """Accept ``"gmf+sasrec"`` (``kedro run --params`` splits lists on commas)."""
+        if isinstance(value, str):
+            return tuple(name for name in re.split(r"[\s+,]+", value) if name)
+        return value
 
     @model_validator(mode="wrap")
     @classmethod

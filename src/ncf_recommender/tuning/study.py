@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from pathlib import Path
@@ -241,3 +242,44 @@ def run_study(
             if key.startswith("seed_") and isinstance(s, Mapping)
         ],
     }
+
+
+def study_figures(storage_file: Path, study: str) -> tuple[Any, Any]:
+    """Optuna's optimisation history and parameter importances of a study.
+
+    Args:
+        storage_file: The study's SQLite file.
+        study: The study's name.
+
+    Returns:
+        Two matplotlib figures; the importances one says so when the study
+        has too few complete trials to estimate them.
+    """
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (only when plotting)
+    from optuna.visualization import matplotlib as optuna_plots  # noqa: PLC0415
+
+    loaded = optuna.load_study(
+        study_name=study, storage=f"sqlite:///{storage_file.resolve().as_posix()}"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        history = optuna_plots.plot_optimization_history(loaded).figure
+        complete = loaded.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        try:
+            if len(complete) < 2:
+                raise ValueError(f"{len(complete)} complete trial(s)")
+            importance = optuna_plots.plot_param_importances(loaded).figure
+        except (ValueError, RuntimeError) as error:
+            importance, axes = plt.subplots()
+            axes.set_axis_off()
+            axes.text(
+                0.5,
+                0.5,
+                f"No parameter importances for {study}: {error}",
+                ha="center",
+                va="center",
+                wrap=True,
+            )
+    for figure in (history, importance):
+        plt.close(figure)  # saved through the catalog; not kept by pyplot
+    return history, importance

@@ -15,6 +15,10 @@ from ncf_recommender.models.registry import MODELS
 from ncf_recommender.pipelines.modelling import pipeline as modelling
 from ncf_recommender.pipelines.modelling.selection import use_tuned_parameters
 from ncf_recommender.pipelines.modelling.tuned import apply_tuned_parameters
+from ncf_recommender.pipelines.tuning.hooks import (
+    MissingTunedParametersError,
+    TuningHooks,
+)
 from ncf_recommender.pipelines.tuning.pipeline import TEST_DATASETS, create_pipeline
 from ncf_recommender.training.loop import (
     EPOCH_OBSERVER,
@@ -47,9 +51,34 @@ def test_tuning_pipeline_never_declares_a_test_split():
         pipeline = create_pipeline((name,))
         assert not TEST_DATASETS & pipeline.inputs(), name
         assert {"train_interactions", "val_interactions"} <= pipeline.inputs()
-        assert pipeline.outputs() == {f"{name}_tuned_parameters"}
+        assert pipeline.all_outputs() == {
+            f"{name}_tuned_parameters",
+            f"{name}_tuning_history_plot",
+            f"{name}_tuning_importance_plot",
+        }
     everything = create_pipeline(tuple(MODELS))
     assert not {"test_interactions", "test_candidates"} & everything.all_inputs()
+
+
+class _Catalog:
+    def __init__(self, present: set[str]) -> None:
+        self.present = present
+
+    def exists(self, name: str) -> bool:
+        return name in self.present
+
+
+def test_a_run_without_its_prerequisites_names_the_command_to_run_first():
+    hooks = TuningHooks()
+    neumf = create_pipeline(("neumf",))
+    with pytest.raises(MissingTunedParametersError, match="gmf_model, mlp_model"):
+        hooks.before_pipeline_run({}, neumf, _Catalog(set()))
+    hooks.before_pipeline_run({}, neumf, _Catalog({"gmf_model", "mlp_model"}))
+    use_tuned_parameters(True)
+    tuned = modelling.create_pipeline(("gmf",))
+    with pytest.raises(MissingTunedParametersError, match="--pipeline tuning"):
+        hooks.before_pipeline_run({}, tuned, _Catalog(set()))
+    hooks.before_pipeline_run({}, tuned, _Catalog({"gmf_tuned_parameters"}))
 
 
 def test_modelling_reads_tuned_parameters_only_when_asked():

@@ -112,6 +112,9 @@ def test_a_resumed_study_runs_only_the_missing_trial(tuned_project):
         "model.embedding_dim",
         "negative_sampling.negatives_per_positive",
     }
+    reporting = tuned_project / "data" / "default" / "08_reporting"
+    for plot in ("gmf_tuning_history.png", "gmf_tuning_importance.png"):
+        assert len(list(reporting.glob(f"{plot}/*/{plot}"))) == 2
 
 
 @pytest.mark.slow

@@ -35,7 +35,12 @@ from ncf_recommender.tuning.space import (
     apply_overrides,
     configured_values,
 )
-from ncf_recommender.tuning.study import fingerprint, run_study, study_name
+from ncf_recommender.tuning.study import (
+    fingerprint,
+    run_study,
+    study_figures,
+    study_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +237,22 @@ def tune_model(  # noqa: PLR0913 (Kedro node: one argument per input)
         result["best_overrides"],
     )
     return {"model": name, **result, "note": SEEDS_NOTE}
+
+
+def plot_tuning_study(
+    tuned_parameters: Mapping[str, Any], tuning_studies: Path
+) -> tuple[Any, Any]:
+    """Optuna's optimisation history and parameter importances of a model's study.
+
+    Args:
+        tuned_parameters: The ``<model>_tuned_parameters`` just written.
+        tuning_studies: Folder of the SQLite studies.
+
+    Returns:
+        ``<model>_tuning_history_plot`` and ``<model>_tuning_importance_plot``.
+    """
+    storage = Path(tuning_studies) / f"{tuned_parameters['model']}.db"
+    return study_figures(storage, tuned_parameters["study_name"])
 
 
 def tuning_function(name: str) -> Callable[..., dict[str, Any]]:

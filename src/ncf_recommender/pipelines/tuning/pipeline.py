@@ -7,7 +7,10 @@ the id mappings, the model's configured parameters, the ``tuning`` group and
 the study folder (``tuning_studies``); NCF models also read the catalogued
 ``negative_sampler``, a pretrained NeuMF the ``<source>_model`` it starts
 from. No node reads ``test_interactions`` or ``test_candidates``. Each writes
-the versioned ``<model>_tuned_parameters`` that ``modelling.use_tuned`` applies.
+the versioned ``<model>_tuned_parameters`` that ``modelling.use_tuned`` applies,
+and ``plot_tuning_<model>`` draws Optuna's optimisation history and parameter
+importances of the study (``<model>_tuning_history_plot``,
+``<model>_tuning_importance_plot``).
 
 The pipeline is not part of ``__default__``: a study is run on purpose.
 """
@@ -19,7 +22,7 @@ from collections.abc import Sequence
 from kedro.pipeline import Node, Pipeline
 
 from ncf_recommender.models.registry import MODELS as REGISTRY
-from ncf_recommender.pipelines.tuning.nodes import tuning_function
+from ncf_recommender.pipelines.tuning.nodes import plot_tuning_study, tuning_function
 from ncf_recommender.pipelines.tuning.selection import tuned_models
 
 #: Datasets a tuning run must never read (the test split and its candidates).
@@ -60,6 +63,17 @@ def tuning_node(name: str) -> Node:
     )
 
 
+def plot_node(name: str) -> Node:
+    """Optuna's figures of one model's study (``<name>_tuning_*_plot``)."""
+    return Node(
+        plot_tuning_study,
+        inputs=[f"{name}_tuned_parameters", "tuning_studies"],
+        outputs=[f"{name}_tuning_history_plot", f"{name}_tuning_importance_plot"],
+        name=f"plot_tuning_{name}",
+        tags=["tuning", name],
+    )
+
+
 def create_pipeline(models: Sequence[str] | None = None, **kwargs) -> Pipeline:
     """One study node per model.
 
@@ -72,4 +86,6 @@ def create_pipeline(models: Sequence[str] | None = None, **kwargs) -> Pipeline:
         The ``tuning`` pipeline.
     """
     chosen = tuned_models() if models is None else tuple(models)
-    return Pipeline([tuning_node(name) for name in chosen])
+    return Pipeline(
+        [node for name in chosen for node in (tuning_node(name), plot_node(name))]
+    )
