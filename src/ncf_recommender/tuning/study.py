@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 #: ``train(overrides, seed, seconds_left) -> training summary``: one training run
 #: with the trial's path overrides; ``seconds_left`` is the rest of the budget.
 TrainFunction = Callable[[dict[str, Any], int, float | None], Mapping[str, Any]]
+#: Summary key a ``train`` function sets when the tuning budget, not the
+#: configured training, ended the run: such a trial is recorded as pruned, since
+#: its value says nothing about its setting.
+CUT_BY_BUDGET = "cut_by_tuning_budget"
 #: States of the trials that count towards ``n_trials``.
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -111,6 +115,8 @@ def _objective(
             )
             with observer:
                 summary = train(values, seed, left)
+            if summary.get(CUT_BY_BUDGET):
+                raise optuna.TrialPruned("training cut short by tuning.budget_seconds")
             scores.append(float(summary[f"val_{monitor}"]))
             trial.set_user_attr(f"seed_{seed}", dict(summary))
         return float(sum(scores) / len(scores))

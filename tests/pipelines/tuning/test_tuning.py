@@ -28,7 +28,7 @@ from ncf_recommender.training.loop import (
 )
 from ncf_recommender.training.params import TrainingParams
 from ncf_recommender.tuning.space import TuningParams, suggest
-from ncf_recommender.tuning.study import run_study
+from ncf_recommender.tuning.study import CUT_BY_BUDGET, run_study
 
 PROJECT = Path(__file__).resolve().parents[3]
 ENVIRONMENTS = sorted(
@@ -281,6 +281,18 @@ def test_pruned_trials_are_counted_and_never_best(tmp_path):
         np.log10(result["best_overrides"]["training_overrides.learning_rate"]) + 2
     )
     assert result["best_val_ndcg@10"] == pytest.approx(best)
+
+
+def test_a_trial_cut_short_by_the_budget_is_pruned_not_complete(tmp_path):
+    calls: list = []
+    train = _fake_train(calls)
+
+    def cut_second(values, seed, left):
+        summary = train(values, seed, left)
+        return {**summary, CUT_BY_BUDGET: len(calls) == 2}
+
+    result = _study(tmp_path, {**_SPACE, "n_trials": 3}, cut_second)
+    assert result["trials"] == {"complete": 2, "pruned": 1, "failed": 0, "this_run": 3}
 
 
 # --- the loop's epoch observer ---------------------------------------------------------

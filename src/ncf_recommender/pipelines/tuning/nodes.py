@@ -36,6 +36,7 @@ from ncf_recommender.tuning.space import (
     configured_values,
 )
 from ncf_recommender.tuning.study import (
+    CUT_BY_BUDGET,
     fingerprint,
     run_study,
     study_figures,
@@ -102,11 +103,10 @@ def _trainer(
     ) -> Mapping[str, Any]:
         trial = apply_overrides(overrides, sections)
         training_overrides = {**trial["training_overrides"], "seed": seed}
-        if left is not None:
-            cap = {**merged_group, **training_overrides}.get("max_train_seconds")
-            training_overrides["max_train_seconds"] = (
-                left if cap is None else min(cap, left)
-            )
+        cap = {**merged_group, **training_overrides}.get("max_train_seconds")
+        budget_binds = left is not None and (cap is None or left < cap)
+        if budget_binds:
+            training_overrides["max_train_seconds"] = left
         keras.backend.clear_session()
         gc.collect()
         shared = (
@@ -129,7 +129,8 @@ def _trainer(
             _, _, summary = train_sequence_model(
                 *shared, trial["model"], group, training_overrides
             )
-        return summary
+        cut = budget_binds and summary.get("stop_reason") == "time_budget"
+        return {**summary, CUT_BY_BUDGET: cut}
 
     return train
 
