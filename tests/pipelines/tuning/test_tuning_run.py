@@ -106,6 +106,8 @@ def test_a_resumed_study_runs_only_the_missing_trial(tuned_project):
     # The first trial is the configured setting where it lies in the space (here
     # neither 64 nor 8 does): the rest are sampled.
     assert trials[0].user_attrs["configured"] is True
+    # tuning.fixed applies to every trial: one epoch each.
+    assert [t.user_attrs["seed_3"]["epochs_run"] for t in trials] == [1, 1]
     assert second["seeds"] == [3] and "other seeds" in second["note"]
     assert second["best_val_ndcg@10"] == max(t.value for t in trials)
     assert set(second["best_overrides"]) == {

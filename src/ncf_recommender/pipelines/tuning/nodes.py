@@ -90,7 +90,7 @@ def _trainer(
     samplers = (
         _Samplers(
             data["negative_sampler"],
-            sections["negative_sampling"],
+            data["catalogued_sampling"],  # the settings the catalogued one has
             data["train_interactions"],
             data["item_mapping"],
         )
@@ -216,13 +216,17 @@ def tune_model(  # noqa: PLR0913 (Kedro node: one argument per input)
         "user_mapping": user_mapping,
         "item_mapping": item_mapping,
         "negative_sampler": negative_sampler,
+        "catalogued_sampling": sections.get("negative_sampling"),
         "pretrained_gmf": pretrained_gmf,
         "pretrained_mlp": pretrained_mlp,
     }
     result = run_study(
         name=name,
         params=params,
-        train=_trainer(name, data, sections, training),
+        # Every trial: the configuration, then tuning.fixed, then its own values.
+        train=_trainer(
+            name, data, apply_overrides(params.fixed.get(name, {}), sections), training
+        ),
         monitor=monitor,
         storage_file=Path(tuning_studies) / f"{name}.db",
         study=study_name(name, data_print, config_print),
