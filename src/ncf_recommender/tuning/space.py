@@ -203,6 +203,18 @@ def _problem(error: Exception) -> str:
     return str(error)
 
 
+def _flat(paths: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{section: {key: value}}`` → ``{"section.key": value}``, stopping at entries."""
+    flat: dict[str, Any] = {}
+    for key, value in paths.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and "type" not in value and "." not in path:
+            flat.update(_flat(value, f"{path}."))
+        else:
+            flat[path] = value
+    return flat
+
+
 class TuningParams(_Strict):
     """The ``tuning`` parameter group.
 
@@ -238,6 +250,22 @@ class TuningParams(_Strict):
     sampler_seed: int = Field(default=0, ge=0)
     spaces: dict[str, dict[str, SearchSpaceEntry]] = Field(default_factory=dict)
     fixed: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("spaces", "fixed", mode="before")
+    @classmethod
+    def _flatten_paths(cls, value: Any) -> Any:
+        """Accept nested sections as well as dotted paths.
+
+        ``--params tuning.fixed.gmf.training_overrides.epochs=20`` arrives as
+        ``{gmf: {training_overrides: {epochs: 20}}}``; it means the path
+        ``training_overrides.epochs``.
+        """
+        if not isinstance(value, Mapping):
+            return value
+        return {
+            name: _flat(paths) if isinstance(paths, Mapping) else paths
+            for name, paths in value.items()
+        }
 
     @field_validator("models", mode="before")
     @classmethod
