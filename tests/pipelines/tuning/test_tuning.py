@@ -132,6 +132,21 @@ def test_a_bad_search_space_entry_fails_naming_its_key(space, key):
         TuningParams.model_validate({"spaces": space})
 
 
+def test_command_line_forms_are_accepted():
+    params = TuningParams.model_validate(
+        {
+            "models": "gmf+sasrec",
+            "fixed": {"gmf": {"training_overrides": {"epochs": 20}}},
+            "spaces": {
+                "gmf": {"model": {"l2": {"type": "float", "low": 0, "high": 1}}}
+            },
+        }
+    )
+    assert params.models == ("gmf", "sasrec")
+    assert params.fixed == {"gmf": {"training_overrides.epochs": 20}}
+    assert list(params.spaces["gmf"]) == ["model.l2"]
+
+
 def test_conditional_entries_follow_their_condition():
     space = TuningParams.model_validate(
         {
