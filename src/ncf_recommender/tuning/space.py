@@ -24,7 +24,6 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import optuna
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -106,22 +105,6 @@ class SearchSpaceEntry(_Strict):
         ):
             raise ValueError("int needs whole low, high and step")
         return self
-
-    def distribution(self) -> optuna.distributions.BaseDistribution:
-        """The Optuna distribution of this entry.
-
-        Returns:
-            A ``FloatDistribution``, ``IntDistribution`` or ``CategoricalDistribution``.
-        """
-        if self.type == "categorical":
-            return optuna.distributions.CategoricalDistribution(list(self.choices))
-        if self.type == "int":
-            return optuna.distributions.IntDistribution(
-                int(self.low), int(self.high), log=self.log, step=int(self.step or 1)
-            )
-        return optuna.distributions.FloatDistribution(
-            self.low, self.high, log=self.log, step=self.step
-        )
 
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is one of this entry's values (bounds included)."""
