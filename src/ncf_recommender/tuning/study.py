@@ -287,5 +287,7 @@ def study_figures(storage_file: Path, study: str) -> tuple[Any, Any]:
                 wrap=True,
             )
     for figure in (history, importance):
+        figure.set_size_inches(10, 5)
+        figure.tight_layout()  # room for the long parameter paths
         plt.close(figure)  # saved through the catalog; not kept by pyplot
     return history, importance
