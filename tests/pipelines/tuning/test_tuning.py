@@ -74,6 +74,9 @@ def test_a_run_without_its_prerequisites_names_the_command_to_run_first():
     with pytest.raises(MissingTunedParametersError, match="gmf_model, mlp_model"):
         hooks.before_pipeline_run({}, neumf, _Catalog(set()))
     hooks.before_pipeline_run({}, neumf, _Catalog({"gmf_model", "mlp_model"}))
+    hooks._tuning = TuningParams.model_validate({"spaces": {"gmf": {}}})
+    with pytest.raises(ValueError, match="no entry for 'neumf'"):
+        hooks.before_pipeline_run({}, neumf, _Catalog({"gmf_model", "mlp_model"}))
     use_tuned_parameters(True)
     tuned = modelling.create_pipeline(("gmf",))
     with pytest.raises(MissingTunedParametersError, match="--pipeline tuning"):

@@ -38,6 +38,9 @@ class TuningHooks:
     as the context exists, and Kedro rebuilds its pipelines when they change.
     """
 
+    def __init__(self) -> None:
+        self._tuning: TuningParams | None = None
+
     @hook_impl
     def after_context_created(self, context: Any) -> None:
         """Read ``modelling.use_tuned`` and ``tuning.models``.
@@ -48,6 +51,7 @@ class TuningHooks:
         parameters = context.config_loader["parameters"]
         modelling = ModellingParams.model_validate(parameters.get("modelling") or {})
         tuning = TuningParams.model_validate(parameters.get("tuning") or {})
+        self._tuning = tuning
         changed = use_tuned_parameters(modelling.use_tuned)
         changed = select_tuned_models(tuning.models) or changed
         if changed:
@@ -60,6 +64,7 @@ class TuningHooks:
         """Name the missing tuning result or pretrained model before any node runs.
 
         Raises:
+            ValueError: If a model to tune has no ``tuning.spaces`` entry.
             MissingTunedParametersError: If the run reads a
                 ``<model>_tuned_parameters`` that has no saved version, or
                 tunes a pretrained NeuMF whose source models were never trained.
@@ -84,6 +89,8 @@ class TuningHooks:
             if "tuning" in node.tags
         }
         for name in sorted(tuned & set(MODELS)):
+            if self._tuning is not None:
+                self._tuning.space(name)  # no space: stop now, naming the model
             sources = [f"{s}_model" for s in MODELS[name].pretrained_from]
             absent = [s for s in sources if s in inputs and not catalog.exists(s)]
             if absent:
