@@ -17,8 +17,36 @@ scales, how total time and peak RSS grow with the number of interactions
 (ratio of ratios: 1.0 is linear).
 
 Run: ``.venv/bin/python benchmarks/bench_full_run.py [--scales 1 0.5 0.25]
-[--models gmf sasrec] [--timeout 3600]``. ``--models`` passes
-``modelling.models`` (default: the configuration's, every model).
+[--models gmf sasrec] [--timeout 3600] [--record benchmarks/results/full_run.json]``.
+``--models`` passes ``modelling.models`` (default: the configuration's, every model).
+
+``--record PATH`` also writes what is printed as JSON (rewritten after each
+scale, through a temporary file, so a stopped benchmark leaves the scales that
+finished). ``benchmarks/make_results.py`` renders every
+``benchmarks/results/full_run*.json`` into ``docs/results.md``. The format::
+
+    {
+      "command": "<this script's command line, as run>",
+      "recorded": "<UTC time, ISO 8601>",
+      "cpus": <os.cpu_count()>,
+      "note": "<free text: machine load, what was special; optional>",
+      "scales": [
+        {
+          "scale": 1.0,
+          "params": {<the run's --params, as passed to Kedro>},
+          "status": "complete" | "timeout" | "exit <code>",
+          "interactions": <rows after cleaning and k-core, or null>,
+          "rows": [{"node": "<node, or 'load X' / 'save X'>", "wall_s": <float>,
+                    "cpu_s": <float>, "peak_rss_gb": <float>}, ...],
+          "running": ["<node still running when stopped>", ...],
+          "total": {"wall_s": <float>, "cpu_s": <float>, "peak_rss_gb": <float>}
+                   | null
+        }, ...
+      ]
+    }
+
+``rows`` are in the order the nodes finished; ``total`` is null when the run
+did not finish (the renderer then sums the finished rows and says so).
 """
 
 from __future__ import annotations
@@ -153,11 +181,11 @@ def worker(project: Path, rows: Path, runtime_params: dict[str, Any]) -> None:
         project_path=project, env="synthetic-full", runtime_params=runtime_params
     ) as session:
         # Registered for this benchmark only (not in settings.HOOKS).
-        session._hook_manager.register(meter)  # noqa: SLF001
+        session._hook_manager.register(meter)
         session.run()
     import resource  # noqa: PLC0415
 
-    meter._write(  # noqa: SLF001
+    meter._write(
         {
             "event": "total",
             "wall_s": time.perf_counter() - start,
@@ -262,6 +290,69 @@ def print_table(scale: float, rows: list[dict[str, Any]]) -> None:
     )
 
 
+def scale_record(
+    scale: float, params: dict[str, Any], code: int | None, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One scale's entry of the ``--record`` file (see the module docstring)."""
+    done = [row for row in rows if row["event"] == "done"]
+    finished = {row["node"] for row in done}
+    total = next((row for row in rows if row["event"] == "total"), None)
+    return {
+        "scale": scale,
+        "params": params,
+        "status": "timeout"
+        if code is None
+        else "complete"
+        if code == 0
+        else f"exit {code}",
+        "interactions": next(
+            (row["interactions"] for row in rows if "interactions" in row), None
+        ),
+        "rows": [
+            {key: row[key] for key in ("node", "wall_s", "cpu_s", "peak_rss_gb")}
+            for row in done
+        ],
+        "running": sorted(
+            row["node"]
+            for row in rows
+            if row["event"] == "start" and row["node"] not in finished
+        ),
+        "total": None
+        if total is None
+        else {key: total[key] for key in ("wall_s", "cpu_s", "peak_rss_gb")},
+    }
+
+
+def write_record(path: Path, scales: list[dict[str, Any]]) -> None:
+    """Write the ``--record`` JSON through a temporary file, then rename it."""
+    record = {
+        "command": " ".join(
+            [".venv/bin/python", "benchmarks/bench_full_run.py", *sys.argv[1:]]
+        ),
+        "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "scales": scales,
+    }
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
+def print_growth(summary: list[tuple[float, int, float, float]]) -> None:
+    """How total time and peak RSS grow with the interactions (several scales)."""
+    if len(summary) <= 1:
+        return
+    print("\ngrowth against the smallest complete scale (1.0 = linear in interactions)")
+    base = min(summary, key=lambda item: item[1])
+    for scale, interactions, wall, peak in sorted(summary, key=lambda item: item[1]):
+        size = interactions / base[1]
+        print(
+            f"  scale {scale:g}: {interactions:,} interactions (x{size:.2f}); "
+            f"time x{wall / base[2]:.2f} (per interaction {wall / base[2] / size:.2f}); "
+            f"peak RSS x{peak / base[3]:.2f} (per interaction {peak / base[3] / size:.2f})"
+        )
+
+
 def main() -> None:
     """Run each scale in a worker process, then print the tables and growth."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -278,6 +369,11 @@ def main() -> None:
         "--timeout", type=float, default=3600.0, help="seconds per scale"
     )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench_full_run"))
+    parser.add_argument(
+        "--record",
+        type=Path,
+        help="also write the rows as JSON here (see the docstring)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=Path, help=argparse.SUPPRESS)
@@ -287,6 +383,7 @@ def main() -> None:
         worker(args.project, args.rows, json.loads(args.runtime_params))
         return
     summary = []
+    recorded: list[dict[str, Any]] = []
     for scale in args.scales:
         directory = args.workdir / f"scale_{scale:g}"
         project = project_copy(directory / "project")
@@ -319,6 +416,9 @@ def main() -> None:
                 code = None
         rows = read_rows(rows_path)
         print_table(scale, rows)
+        if args.record is not None:
+            recorded.append(scale_record(scale, params, code, rows))
+            write_record(args.record, recorded)
         if code is None:
             print(f"stopped after --timeout {args.timeout:.0f} s")
         elif code != 0:
@@ -329,20 +429,7 @@ def main() -> None:
         )
         if total is not None and interactions:
             summary.append((scale, interactions, total["wall_s"], total["peak_rss_gb"]))
-    if len(summary) > 1:
-        print(
-            "\ngrowth against the smallest complete scale (1.0 = linear in interactions)"
-        )
-        base = min(summary, key=lambda item: item[1])
-        for scale, interactions, wall, peak in sorted(
-            summary, key=lambda item: item[1]
-        ):
-            size = interactions / base[1]
-            print(
-                f"  scale {scale:g}: {interactions:,} interactions (x{size:.2f}); "
-                f"time x{wall / base[2]:.2f} (per interaction {wall / base[2] / size:.2f}); "
-                f"peak RSS x{peak / base[3]:.2f} (per interaction {peak / base[3] / size:.2f})"
-            )
+    print_growth(summary)
 
 
 if __name__ == "__main__":

@@ -491,7 +491,7 @@ def measure_in_process(
     """
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
-    from ncf_recommender.serving.recommender import load_recommender  # noqa: PLC0415
+    from ncf_recommender.serving import load_recommender  # noqa: PLC0415
 
     def timed(calls: list[Any]) -> dict[str, float]:
         for call in calls[:50]:
@@ -539,7 +539,7 @@ def _batch_inputs(
     """
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
-    from ncf_recommender.serving.recommender import (  # noqa: PLC0415
+    from ncf_recommender.serving import (  # noqa: PLC0415
         RecommendationSettings,
         ServingData,
         open_project,
@@ -573,7 +573,7 @@ def measure_sequence_batch(
     including building the histories and the output table.
     """
     from ncf_recommender.evaluation import top_k  # noqa: PLC0415
-    from ncf_recommender.serving.recommender import (  # noqa: PLC0415
+    from ncf_recommender.serving import (  # noqa: PLC0415
         batch_recommendations,
         get_model_type,
     )
@@ -622,11 +622,9 @@ def measure_batch(
 ) -> None:
     """Exact NeuMF vs GMF retrieval + NeuMF re-rank on a user sample, extrapolated."""
     from ncf_recommender.evaluation import top_k  # noqa: PLC0415
-    from ncf_recommender.serving.recommender import (  # noqa: PLC0415
-        get_model_type,
-        retrieve_and_rerank,
-        top_n_all_users,
-    )
+    from ncf_recommender.serving import get_model_type  # noqa: PLC0415
+    from ncf_recommender.serving.batch import top_n_all_users  # noqa: PLC0415
+    from ncf_recommender.serving.ranking import retrieve_and_rerank  # noqa: PLC0415
 
     store, settings, _, data, users = _batch_inputs(project, sample, seed, blas_threads)
     scorers = {
@@ -706,7 +704,7 @@ def measure_batch(
 # ----------------------------------------------------------------------------- main
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
@@ -751,48 +749,54 @@ def main() -> None:
     parser.add_argument("--base", help=argparse.SUPPRESS)
     parser.add_argument("--users-file", help=argparse.SUPPRESS)
     parser.add_argument("--items-file", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def _project(args: argparse.Namespace) -> tuple[Path, dict[str, Any], str | None]:
+    """The project to serve: given, reused from ``--keep``, or built (temporary)."""
+    if args.project is not None:
+        project = args.project.resolve()
+        return project, {"project": str(project)}, None
+    kind = args.synthetic or "5core"
+    if args.keep is not None and (args.keep / "data").exists():
+        return args.keep.resolve(), {"synthetic": kind, "reused": True}, None
+    workdir = tempfile.mkdtemp(prefix="bench_serving_") if args.keep is None else None
+    project = (args.keep or Path(workdir) / "project").resolve()
+    started = time.perf_counter()
+    sequence = args.model if args.model in SEQUENCE_MODELS else None
+    sizes = build_synthetic_project(kind, project, args.seed, sequence, args.scale)
+    sizes["synthetic"] = kind
+    print(f"built {kind} artifacts in {time.perf_counter() - started:.0f} s: {sizes}")
+    return project, sizes, workdir
+
+
+def _print_in_process(project: Path, args: argparse.Namespace) -> None:
+    rows = measure_in_process(project, args)
+    for key, name in (
+        ("known", "recommend() in-process"),
+        ("history", "  new user+history"),
+    ):
+        if key not in rows:
+            continue
+        row = rows[key]
+        print(
+            f"{name:<28}{args.requests:>6}{row['p50_ms']:>9.2f}"
+            f"{row['p95_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['max_ms']:>9.2f}"
+            "   (model work alone, no HTTP, after the server stopped)"
+        )
+
+
+def main() -> None:
+    args = _parser().parse_args()
     if args.client:
         client_main(args)
         return
-    workdir = None
-    if args.project is not None:
-        project = args.project.resolve()
-        sizes: dict[str, Any] = {"project": str(project)}
-    else:
-        kind = args.synthetic or "5core"
-        if args.keep is not None and (args.keep / "data").exists():
-            project, sizes = args.keep.resolve(), {"synthetic": kind, "reused": True}
-        else:
-            if args.keep is None:
-                workdir = tempfile.mkdtemp(prefix="bench_serving_")
-            project = (args.keep or Path(workdir) / "project").resolve()
-            started = time.perf_counter()
-            sequence = args.model if args.model in SEQUENCE_MODELS else None
-            sizes = build_synthetic_project(
-                kind, project, args.seed, sequence, args.scale
-            )
-            sizes["synthetic"] = kind
-            print(
-                f"built {kind} artifacts in {time.perf_counter() - started:.0f} s: {sizes}"
-            )
+    project, sizes, workdir = _project(args)
     try:
         result = serve_and_measure(project, args)
         print_report(str(sizes.get("synthetic", project)), sizes, result, args.top_n)
         if not args.no_in_process:
-            rows = measure_in_process(project, args)
-            for key, name in (
-                ("known", "recommend() in-process"),
-                ("history", "  new user+history"),
-            ):
-                if key not in rows:
-                    continue
-                row = rows[key]
-                print(
-                    f"{name:<28}{args.requests:>6}{row['p50_ms']:>9.2f}"
-                    f"{row['p95_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['max_ms']:>9.2f}"
-                    "   (model work alone, no HTTP, after the server stopped)"
-                )
+            _print_in_process(project, args)
         if args.batch and args.model in SEQUENCE_MODELS:
             measure_sequence_batch(
                 project,

@@ -17,7 +17,7 @@ that both engines wrote the same tables (values, dtypes, order).
     .venv/bin/python benchmarks/bench_spark_data_processing.py --size electronics_2023 \\
         --engines spark                                                         # 2023 size
 
-The 2023 size (43.9M ratings) needs about 5x the 2014 generation's memory just to
+The 2023 size (43.9M ratings) needs several times the 2014 generation's memory just to
 generate the file; run it only on a machine with the room.
 """
 

@@ -283,7 +283,7 @@ def main() -> None:
                 lambda: users_per_second(scorer, eval_users, targets, exclude)
             )
             generic = KerasScorer(model, n_items)
-            generic._fast = None  # the generic path: model(...) on every pair  # noqa: SLF001
+            generic._fast = None  # the generic path: model(...) on every pair
             sub = slice(0, min(args.reference_users, eval_users.size))
             generic_rate = best(
                 lambda: users_per_second(

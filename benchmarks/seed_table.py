@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -90,9 +91,16 @@ def _cell(values: list[float]) -> str:
 
 
 def table(runs: list[dict[str, Any]], peers: list[dict[str, Any]]) -> str:
-    """The markdown table: our models (mean ± sd over the runs), then the peers."""
+    """The markdown table: our models (mean ± sd over the runs), then the peers.
+
+    Each run's metrics come from its record's ``metrics`` copy (else from the
+    versioned file it names); the command is shown from ``.venv/bin/kedro`` on.
+    """
     reports = [
-        json.loads((PROJECT / run["ranking_metrics"]).read_text()) for run in runs
+        run["metrics"]
+        if "metrics" in run
+        else json.loads((PROJECT / run["ranking_metrics"]).read_text())
+        for run in runs
     ]
     models = list(reports[0])
     header = ["system", *(name for name, _ in COLUMNS), "s to best epoch"]
@@ -128,7 +136,7 @@ def table(runs: list[dict[str, Any]], peers: list[dict[str, Any]]) -> str:
     lines.append("")
     first = runs[0]
     command = first["command"].replace(f"={first['seed']}", "=<seed>")
-    command = command.replace(f"{PROJECT}/", "")
+    command = re.sub(r"^\S*?(\.venv/bin/kedro)", r"\1", command)
     lines.append(f"Ours: mean ± sd over seeds {seeds}; command per seed: `{command}`.")
     return "\n".join(lines)
 

@@ -15,16 +15,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from kedro.io import DatasetError  # noqa: E402
-from kedro.io.core import Version  # noqa: E402
-from kedro_datasets.pandas import ParquetDataset as PlainParquetDataset  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.io import DatasetError
+from kedro.io.core import Version
+from kedro_datasets.pandas import ParquetDataset as PlainParquetDataset
 
-from ncf_recommender import atomic  # noqa: E402
-from ncf_recommender.atomic import PARTIAL_MARK  # noqa: E402
+from ncf_recommender import atomic
+from ncf_recommender.atomic import PARTIAL_MARK
 
 FRAME_V1 = pd.DataFrame({"a": np.arange(1000), "b": np.linspace(0, 1, 1000)})
 FRAME_V2 = FRAME_V1.assign(a=FRAME_V1["a"] * 2)

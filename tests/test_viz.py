@@ -4,7 +4,7 @@ The build runs in a temporary copy of the project (``kedro viz build`` always
 writes ``./build`` under the working directory, and exits 0 even when it fails,
 so the test checks the files it wrote). The expectations on datasets are
 data-driven: for every registered pipeline, the public datasets of the catalog
-contract (README) that it owns must be in the lineage, produced by a node and
+contract (docs/pipelines.md) that it owns must be in the lineage, produced by a node and
 on their contract layer, so the test grows with the project and fails if a
 contract dataset goes missing.
 """
@@ -41,7 +41,7 @@ LAYERS = (
     "reporting",
 )
 
-#: Public datasets of the catalog contract (README), by the pipeline that owns
+#: Public datasets of the catalog contract (docs/pipelines.md), by the pipeline that owns
 #: them, with their layer.
 CONTRACT: dict[str, dict[str, str]] = {
     "data_processing": {

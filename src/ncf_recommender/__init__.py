@@ -18,13 +18,13 @@ def __getattr__(name: str) -> object:
         name: Attribute name.
 
     Returns:
-        ``recommend_items`` from :mod:`ncf_recommender.serving.recommender`.
+        ``recommend_items`` from :mod:`ncf_recommender.serving`.
 
     Raises:
         AttributeError: For any other name.
     """
     if name == "recommend_items":
-        from ncf_recommender.serving.recommender import recommend_items  # noqa: PLC0415
+        from ncf_recommender.serving import recommend_items  # noqa: PLC0415
 
         return recommend_items
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """Column names and other names shared by every module.
 
 The public dataset names and columns are part of the product's interface
-(see the catalog contract in the README): notebooks, serving and outside tools
+(see the catalog contract in docs/pipelines.md): notebooks, serving and outside tools
 load them by name, so they are defined once here.
 """
 

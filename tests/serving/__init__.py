@@ -186,7 +186,7 @@ def save_artifacts(project: Path, artifacts: dict[str, Any]) -> str | None:
     Returns:
         The save version used for versioned datasets.
     """
-    from ncf_recommender.serving.recommender import open_project  # noqa: PLC0415
+    from ncf_recommender.serving import open_project  # noqa: PLC0415
 
     store, _ = open_project(project)
     for name, data in artifacts.items():

@@ -31,11 +31,11 @@ def sasrec_app() -> FastAPI:
     """The service over an untrained tiny SASRec (reads histories)."""
 
     def factory():
-        from ncf_recommender.serving.data import ServingData  # noqa: PLC0415
-        from ncf_recommender.serving.recommender import (  # noqa: PLC0415
+        from ncf_recommender.serving import (  # noqa: PLC0415
             Recommender,
             get_model_type,
         )
+        from ncf_recommender.serving.data import ServingData  # noqa: PLC0415
         from tests.serving import (  # noqa: PLC0415
             PLANTED_ITEMS,
             build_sequence_model,

@@ -7,8 +7,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ncf_recommender.models.baselines import DotProductScorer
-from ncf_recommender.serving.api import ServingSettings, create_app
-from ncf_recommender.serving.recommender import Recommender, ServingData, get_model_type
+from ncf_recommender.serving import (
+    Recommender,
+    RequestError,
+    ServingData,
+    get_model_type,
+)
+from ncf_recommender.serving.api import (
+    INTERNAL_ERROR_DETAIL,
+    ServingSettings,
+    create_app,
+)
 from tests.serving import tiny_frames
 
 N_USERS, N_ITEMS = 12, 25
@@ -263,6 +272,70 @@ def test_a_value_error_inside_is_a_500_logged_and_not_leaked(caplog):
     assert "secret" not in response.text and "ValueError" not in response.text
     logged = [r for r in caplog.records if r.name == "ncf_recommender.serving.api"]
     assert logged and logged[-1].exc_info is not None
+
+
+def test_a_request_error_raised_inside_is_a_422_with_its_message(monkeypatch):
+    recommender = make_recommender()
+
+    def refuse(*args, **kwargs):
+        raise RequestError("item_id 'X' is not something a client may send")
+
+    monkeypatch.setattr(recommender, "recommend", refuse)
+    with TestClient(create_app(lambda: (recommender, SETTINGS))) as app_client:
+        response = app_client.get("/recommendations/U001")
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "item_id 'X' is not something a client may send",
+        "errors": [],
+    }
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("secret: /srv/models/x.keras has 3 layers, expected 4"),
+        KeyError("secret_column_user_idx"),
+        IndexError("secret index 99 is out of bounds"),
+    ],
+    ids=["ValueError", "KeyError", "IndexError"],
+)
+def test_an_internal_error_raised_in_the_handler_is_a_generic_500_with_a_logged_traceback(
+    monkeypatch, caplog, error
+):
+    recommender = make_recommender()
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(recommender, "recommend_many", broken)
+    app = create_app(lambda: (recommender, SETTINGS))
+    with (
+        caplog.at_level("ERROR", logger="ncf_recommender.serving.api"),
+        TestClient(app, raise_server_exceptions=False) as app_client,
+    ):
+        response = app_client.post("/recommendations", json={"user_ids": ["U001"]})
+    assert response.status_code == 500
+    assert response.json() == {"detail": INTERNAL_ERROR_DETAIL, "errors": []}
+    assert "secret" not in response.text and type(error).__name__ not in response.text
+    logged = [r for r in caplog.records if r.name == "ncf_recommender.serving.api"]
+    assert logged and logged[-1].exc_info is not None
+    assert logged[-1].exc_info[1] is error  # the traceback of the real error
+    assert "POST /recommendations" in logged[-1].getMessage()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda r: r.recommend("U001", 0),
+        lambda r: r.recommend("U001", True),
+        lambda r: r.recommend(3.5, 5),
+        lambda r: r.recommend_many([["U001"]], 5),
+    ],
+    ids=["top_n=0", "top_n=True", "float user id", "list user id"],
+)
+def test_bad_caller_input_raises_the_request_error_type(recommender, call):
+    with pytest.raises(RequestError):
+        call(recommender)
 
 
 def test_api_key_protects_everything_but_health():

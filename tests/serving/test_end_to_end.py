@@ -17,12 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ncf_recommender.serving.cli import main
-from ncf_recommender.serving.recommender import (
+from ncf_recommender.serving import (
     PROJECT_PATH_ENV,
     clear_cache,
     recommend_items,
 )
+from ncf_recommender.serving.cli import main
 from tests.serving import save_artifacts, tiny_frames, tiny_gmf, write_project
 
 pytestmark = pytest.mark.slow

@@ -20,13 +20,13 @@ from fastapi.testclient import TestClient
 
 from ncf_recommender.atomic import PARTIAL_MARK
 from ncf_recommender.lineage import model_info
-from ncf_recommender.serving.api import create_app
-from ncf_recommender.serving.recommender import (
+from ncf_recommender.serving import (
     PROJECT_PATH_ENV,
     clear_cache,
     load_recommender,
     recommend_items,
 )
+from ncf_recommender.serving.api import create_app
 from tests.serving import (
     build_sequence_model,
     save_artifacts,
@@ -46,7 +46,7 @@ KILLED_MODEL_SAVE = textwrap.dedent(
     from pathlib import Path
     from fsspec.implementations.local import LocalFileSystem
     from ncf_recommender.models.gmf import build_gmf
-    from ncf_recommender.serving.recommender import open_project
+    from ncf_recommender.serving import open_project
 
     def slow_put(self, source, target, *args, **kwargs):
         data = Path(source).read_bytes()

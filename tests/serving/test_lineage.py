@@ -10,8 +10,7 @@ from ncf_recommender.lineage import (
     mappings_fingerprint,
     model_info,
 )
-from ncf_recommender.serving import loading
-from ncf_recommender.serving.recommender import clear_cache, load_recommender
+from ncf_recommender.serving import clear_cache, load_recommender, loading
 from tests.serving import save_artifacts, tiny_frames, tiny_gmf, write_project
 
 N_USERS, N_ITEMS = 12, 25

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from ncf_recommender.evaluation import top_k
-from ncf_recommender.serving.cli import main as cli_main
-from ncf_recommender.serving.recommender import (
+from ncf_recommender.serving import (
     UnknownUserError,
     clear_cache,
     get_recommender,
     load_recommender,
     recommend_items,
 )
+from ncf_recommender.serving.cli import main as cli_main
 from tests.serving import (
     PLANTED_ITEMS,
     PLANTED_USERS,
@@ -275,7 +275,7 @@ def test_a_fresh_process_loads_saved_sequence_models_in_safe_mode(sequence_proje
         _run_python(
             "import json, sys\n"
             "assert 'ncf_recommender.models.sasrec' not in sys.modules\n"
-            "from ncf_recommender.serving.recommender import load_recommender\n"
+            "from ncf_recommender.serving import load_recommender\n"
             f"r = load_recommender('sasrec', project_path={str(sequence_project)!r})\n"
             "print(json.dumps(r.recommend('U003', 5).to_dict()))"
         )
@@ -294,7 +294,7 @@ def test_a_fresh_process_loads_saved_sequence_models_in_safe_mode(sequence_proje
     # The batch pipeline's nodes module registers them for the Kedro runner.
     name = _run_python(
         "import ncf_recommender.pipelines.recommendation.nodes\n"
-        "from ncf_recommender.serving.recommender import open_project\n"
+        "from ncf_recommender.serving import open_project\n"
         f"store, _ = open_project({str(sequence_project)!r})\n"
         "print(store.load('gru_model').name)"
     )

@@ -12,20 +12,18 @@ import pytest
 
 from ncf_recommender.evaluation import top_k
 from ncf_recommender.models.baselines import DotProductScorer
-from ncf_recommender.serving.recommender import (
+from ncf_recommender.serving import (
     HistoryNotSupportedError,
     ModelType,
     Recommender,
-    Retrieval,
     ServingData,
     UnknownUserError,
     UnusableHistoryError,
     get_model_type,
-    recommendations_frame,
-    retrieve_and_rerank,
-    select_best_model,
-    top_n_all_users,
 )
+from ncf_recommender.serving.batch import recommendations_frame, top_n_all_users
+from ncf_recommender.serving.ranking import Retrieval, retrieve_and_rerank
+from ncf_recommender.serving.selection import select_best_model
 from tests.serving import tiny_frames
 
 N_USERS, N_ITEMS = 12, 25
@@ -313,3 +311,38 @@ def test_package_import_does_not_import_tensorflow():
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_public_api_is_the_package_and_every_name_resolves():
+    from ncf_recommender import serving  # noqa: PLC0415
+    from ncf_recommender.serving import api  # noqa: PLC0415
+
+    for name in serving.__all__:
+        assert getattr(serving, name) is not None, name
+    assert serving.create_app is api.create_app
+    assert serving.ServingSettings is api.ServingSettings
+    assert issubclass(serving.RequestError, ValueError)
+    assert issubclass(serving.HistoryNotSupportedError, serving.RequestError)
+    with pytest.raises(AttributeError, match="no attribute 'retrieve_and_rerank'"):
+        serving.retrieve_and_rerank  # internal: not re-exported
+
+
+def test_the_package_import_loads_neither_fastapi_nor_tensorflow():
+    code = (
+        "import sys; import ncf_recommender.serving; "
+        "assert 'fastapi' not in sys.modules, 'FastAPI imported'; "
+        "assert 'tensorflow' not in sys.modules, 'TF imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_old_recommender_module_names_warn_and_point_to_their_home():
+    from ncf_recommender.serving import recommender  # noqa: PLC0415
+
+    with pytest.warns(DeprecationWarning, match="import it from ncf_recommender"):
+        moved = recommender.batch_recommendations
+    from ncf_recommender.serving.batch import batch_recommendations  # noqa: PLC0415
+
+    assert moved is batch_recommendations
+    with pytest.raises(AttributeError):
+        recommender.not_a_name

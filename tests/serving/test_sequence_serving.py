@@ -15,8 +15,7 @@ from ncf_recommender.evaluation import top_k
 from ncf_recommender.models.baselines import DotProductScorer
 from ncf_recommender.models.sequences import SequenceScorer, build_histories
 from ncf_recommender.pipelines.data_processing.nodes import split_leave_last_two
-from ncf_recommender.serving.api import ServingSettings, create_app
-from ncf_recommender.serving.recommender import (
+from ncf_recommender.serving import (
     HistoryNotSupportedError,
     Recommender,
     ServingData,
@@ -25,6 +24,7 @@ from ncf_recommender.serving.recommender import (
     batch_recommendations,
     get_model_type,
 )
+from ncf_recommender.serving.api import ServingSettings, create_app
 from tests.serving import (
     PLANTED_ITEMS,
     PLANTED_USERS,

@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import SparkSession
 
-from ncf_recommender.spark.session import start_session  # noqa: E402
+from ncf_recommender.spark.session import start_session
 
 #: Settings of the test session: two local cores, few shuffle partitions.
 TEST_SPARK_SETTINGS = {

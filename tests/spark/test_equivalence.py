@@ -97,7 +97,12 @@ def _spark_path(
 
     def candidates(draw):
         try:
-            return draw(*splits, items, SAMPLING, buckets_params).toPandas()
+            return draw(
+                *splits,
+                item_mapping=items,
+                params=SAMPLING,
+                spark_params=buckets_params,
+            ).toPandas()
         except ValueError as exc:
             return str(exc)
 

@@ -87,7 +87,8 @@ ELECTRONICS_2023: dict[str, int] = {
 #: (``benchmarks/bench_generator.py``). Run the 5-core filter on its output.
 ELECTRONICS_2014_5CORE_LIKE: dict[str, int] = dict(ELECTRONICS_2014)
 #: Default size: its iterative 5-core (seed 42: 67,686 ratings, 7,308 users,
-#: 4,477 items) lets the NCF models train in about a minute on 2 cores.
+#: 4,477 items) is small enough for a quick whole ``kedro run`` (timings:
+#: docs/results.md).
 DEFAULT_N_RATINGS = 350_000
 
 #: Real star shares for 1..5 stars.
@@ -590,7 +591,8 @@ def _assemble(
     )
 
 
-def _check_args(  # noqa: PLR0917 (private, called once with all arguments)
+def _check_args(
+    *,
     n_ratings: int,
     n_users: int,
     n_items: int,
@@ -669,7 +671,14 @@ def generate_ratings(
         n_users = max(1, round(ratio * ELECTRONICS_2014["n_users"]))
     if n_items is None:
         n_items = max(2 * len(_CATEGORIES), round(ratio * ELECTRONICS_2014["n_items"]))
-    _check_args(n_ratings, n_users, n_items, dirt, chain_prob, interest_prob)
+    _check_args(
+        n_ratings=n_ratings,
+        n_users=n_users,
+        n_items=n_items,
+        dirt=dirt,
+        chain_prob=chain_prob,
+        interest_prob=interest_prob,
+    )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     rng = np.random.default_rng(seed)
@@ -796,7 +805,8 @@ def write_ratings_csv(frame: pd.DataFrame, path: str | Path) -> None:
 
     No header, no index, columns user, item, rating, timestamp; ratings as
     ``5.0``, timestamps as integers, missing values as empty fields. Clean
-    generated frames take a fast Arrow path (about 10x faster than pandas).
+    generated frames take a fast Arrow path (timed by
+    ``benchmarks/bench_generator.py --csv PATH``).
 
     Args:
         frame: Ratings with the columns of :data:`COLUMNS`.

@@ -47,7 +47,7 @@ import hmac
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request
@@ -72,16 +72,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ncf_recommender.serving.errors import (
     HistoryNotSupportedError,
     RequestError,
+    UnknownUserError,
     UnusableHistoryError,
 )
-from ncf_recommender.serving.recommender import (
+from ncf_recommender.serving.loading import (
     PROJECT_PATH_ENV,
-    Recommendation,
-    Recommender,
-    UnknownUserError,
     build_recommender,
     open_project,
 )
+from ncf_recommender.serving.online import Recommender
+from ncf_recommender.serving.results import Recommendation
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,8 @@ MODEL_VERSION_ENV = "NCF_MODEL_VERSION"
 API_KEY_ENV = "NCF_API_KEY"
 #: Environment variable listing the CORS origins (comma-separated; unset: no CORS).
 CORS_ORIGINS_ENV = "NCF_CORS_ORIGINS"
+#: The body of every 500: it names nothing internal (the traceback is logged).
+INTERNAL_ERROR_DETAIL = "internal server error (logged by the service)"
 #: Longest user or item id accepted (Amazon ids are 10 to 28 characters).
 MAX_ID_LENGTH = 256
 
@@ -459,31 +461,10 @@ def _limits_in_schema(
     return schema
 
 
-def create_app(
-    factory: Factory = load_from_project,
-    *,
-    api_key: str | None = None,
-    cors_origins: list[str] | None = None,
-) -> FastAPI:
-    """Build the FastAPI app.
-
-    Args:
-        factory: Called once at start-up; returns the recommender and the
-            serving settings (tests pass a prebuilt recommender).
-        api_key: Key every endpoint but ``/health`` requires as ``Authorization:
-            Bearer <key>``; default ``$NCF_API_KEY`` (unset or empty: none).
-        cors_origins: Origins allowed by CORS; default ``$NCF_CORS_ORIGINS``
-            (comma-separated; unset or empty: CORS off).
-
-    Returns:
-        The app.
-    """
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
-    if cors_origins is None:
-        cors_origins = [
-            o.strip() for o in os.environ.get(CORS_ORIGINS_ENV, "").split(",")
-        ]
-    cors_origins = [o for o in cors_origins if o]
+def _lifespan(
+    factory: Factory,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's start-up and shut-down: load the recommender, limit BLAS threads."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -501,13 +482,17 @@ def create_app(
         if limits is not None:
             limits.restore_original_limits()
 
-    app = FastAPI(
-        title="ncf-recommender",
-        description="Top-N product recommendations from Neural Collaborative "
-        "Filtering and next-item sequence models (SASRec, GRU4Rec). Meant to run "
-        "behind the shop's gateway.",
-        lifespan=lifespan,
-    )
+    return lifespan
+
+
+def _body_limit(app: FastAPI) -> int:
+    """The served ``serving.max_body_bytes`` (the default before start-up)."""
+    settings = getattr(app.state, "settings", None)
+    return (settings or ServingSettings()).max_body_bytes
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """Serve an OpenAPI schema carrying the limits of the served settings and model."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -529,23 +514,22 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    def body_limit() -> int:
-        settings = getattr(app.state, "settings", None)
-        return (settings or ServingSettings()).max_body_bytes
 
-    app.add_middleware(BodyLimitMiddleware, limit=body_limit)
-    if cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type"],
-        )
+def _install_error_handlers(app: FastAPI) -> None:
+    """Map errors to statuses: 404, 413, 422 (:class:`RequestError` only), else 500.
+
+    A :class:`RequestError` is the caller's mistake and its message is the
+    body; any other exception is a bug or a broken artifact: its traceback goes
+    to the log and the body names nothing internal.
+    """
+
+    def too_large() -> JSONResponse:
+        return _error(413, f"request body larger than {_body_limit(app)} bytes")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         if _unwrap_body_errors(exc):
-            return _error(413, f"request body larger than {body_limit()} bytes")
+            return too_large()
         errors = jsonable_encoder(exc.errors())
         for error in errors:
             error["loc"] = [p for p in error.get("loc", ()) if p not in ("many", "one")]
@@ -554,7 +538,7 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if _unwrap_body_errors(exc):  # FastAPI wraps errors while reading the body
-            return _error(413, f"request body larger than {body_limit()} bytes")
+            return too_large()
         return _error(exc.status_code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(UnknownUserError)
@@ -571,36 +555,84 @@ def create_app(
 
     @app.exception_handler(_BodyTooLarge)
     async def _too_large(request: Request, exc: _BodyTooLarge) -> JSONResponse:
-        return _error(413, f"request body larger than {body_limit()} bytes")
+        return too_large()
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("request %s %s failed", request.method, request.url.path)
-        return _error(500, "internal server error (logged by the service)")
+        return _error(500, INTERNAL_ERROR_DETAIL)
 
-    app.state.api_key = key
-    protected = [Depends(require_api_key)] if key else []
-    responses = dict(ERROR_RESPONSES)
-    if not key:
-        del responses[401]
 
-    def _check_top_n(request: Request, top_n: int) -> None:
-        limit = request.app.state.settings.max_top_n
-        if top_n > limit:
-            raise RequestError(f"top_n must be at most {limit}, got {top_n}")
+def _check_top_n(request: Request, top_n: int) -> None:
+    """Refuse a ``top_n`` above ``serving.max_top_n``.
 
-    def _check_history(request: Request, user_id: str, history: list[str]) -> None:
-        limit = request.app.state.settings.max_history_items
-        if len(history) > limit:
-            raise RequestError(
-                f"history of user_id {user_id!r} has {len(history)} items; "
-                f"at most {limit} are accepted"
-            )
+    Raises:
+        RequestError: If it is above the limit.
+    """
+    limit = request.app.state.settings.max_top_n
+    if top_n > limit:
+        raise RequestError(f"top_n must be at most {limit}, got {top_n}")
 
-    @app.get(
-        "/health",
-        responses={500: ERROR_RESPONSES[500]},
-    )
+
+def _check_history(request: Request, user_id: str, history: list[str]) -> None:
+    """Refuse a history longer than ``serving.max_history_items``.
+
+    Raises:
+        RequestError: If it is longer.
+    """
+    limit = request.app.state.settings.max_history_items
+    if len(history) > limit:
+        raise RequestError(
+            f"history of user_id {user_id!r} has {len(history)} items; "
+            f"at most {limit} are accepted"
+        )
+
+
+def _batch_histories(
+    request: Request, body: OneUserRequest | ManyUsersRequest
+) -> tuple[list[str], list[list[str] | None] | None, list[str]]:
+    """The user ids of a POST body, their histories and the ignored history ids.
+
+    Returns:
+        ``(user_ids, histories or None, ids of histories not in user_ids)``.
+
+    Raises:
+        RequestError: Above a limit.
+        HistoryNotSupportedError: If histories are sent to a model without them.
+    """
+    settings: ServingSettings = request.app.state.settings
+    if isinstance(body, OneUserRequest):
+        user_ids = [body.user_id]
+        given = None if body.history is None else {body.user_id: body.history}
+    else:
+        user_ids, given = body.user_ids, body.histories
+    if len(user_ids) > settings.max_users_per_request:
+        raise RequestError(
+            f"at most {settings.max_users_per_request} user_ids per request, "
+            f"got {len(user_ids)}"
+        )
+    _check_top_n(request, body.top_n)
+    recommender: Recommender = request.app.state.recommender
+    if given is None:
+        return user_ids, None, []
+    if not recommender.model_type.uses_history:
+        raise HistoryNotSupportedError(recommender.model_name)
+    if len(given) > settings.max_users_per_request:
+        raise RequestError(
+            f"at most {settings.max_users_per_request} histories per "
+            f"request, got {len(given)}"
+        )
+    wanted = set(user_ids)
+    ignored = sorted(u for u in given if u not in wanted)
+    for user_id, history in given.items():
+        _check_history(request, user_id, history)
+    return user_ids, [given.get(u) for u in user_ids], ignored
+
+
+def _add_info_routes(app: FastAPI, protected: list[Any]) -> None:
+    """``GET /health`` (never needs the key) and ``GET /model``."""
+
+    @app.get("/health", responses={500: ERROR_RESPONSES[500]})
     def health(request: Request) -> HealthOut:
         """Liveness; also says which model is loaded (never needs the API key)."""
         recommender: Recommender = request.app.state.recommender
@@ -610,14 +642,22 @@ def create_app(
             model_version=recommender.model_version,
         )
 
+    codes = (401, 500) if protected else (500,)
+
     @app.get(
         "/model",
         dependencies=protected,
-        responses={c: r for c, r in responses.items() if c in (401, 500)},
+        responses={c: ERROR_RESPONSES[c] for c in codes},
     )
     def model_info(request: Request) -> ModelOut:
         """The served model: type, version timestamp and its metrics."""
         return ModelOut.model_validate(request.app.state.recommender.info())
+
+
+def _add_recommendation_routes(
+    app: FastAPI, protected: list[Any], responses: dict[int | str, dict[str, Any]]
+) -> None:
+    """``GET /recommendations/{user_id}`` and ``POST /recommendations``."""
 
     # The answers are plain dicts, validated once against ``response_model``.
     @app.get(
@@ -653,34 +693,8 @@ def create_app(
     )
     def recommend_many(request: Request, body: BatchRequest) -> dict[str, Any]:
         """Top-N unseen items for several users (``user_ids``) or one (``user_id``)."""
-        settings: ServingSettings = request.app.state.settings
-        if isinstance(body, OneUserRequest):
-            user_ids = [body.user_id]
-            given = None if body.history is None else {body.user_id: body.history}
-        else:
-            user_ids, given = body.user_ids, body.histories
-        if len(user_ids) > settings.max_users_per_request:
-            raise RequestError(
-                f"at most {settings.max_users_per_request} user_ids per request, "
-                f"got {len(user_ids)}"
-            )
-        _check_top_n(request, body.top_n)
+        user_ids, histories, ignored = _batch_histories(request, body)
         recommender: Recommender = request.app.state.recommender
-        histories = None
-        ignored: list[str] = []
-        if given is not None and not recommender.model_type.uses_history:
-            raise HistoryNotSupportedError(recommender.model_name)
-        if given is not None:
-            if len(given) > settings.max_users_per_request:
-                raise RequestError(
-                    f"at most {settings.max_users_per_request} histories per "
-                    f"request, got {len(given)}"
-                )
-            wanted = set(user_ids)
-            ignored = sorted(u for u in given if u not in wanted)
-            for user_id, history in given.items():
-                _check_history(request, user_id, history)
-            histories = [given.get(u) for u in user_ids]
         results: list[Recommendation] = recommender.recommend_many(
             user_ids, body.top_n, histories
         )
@@ -689,6 +703,56 @@ def create_app(
             "ignored_histories": ignored,
         }
 
+
+def create_app(
+    factory: Factory = load_from_project,
+    *,
+    api_key: str | None = None,
+    cors_origins: list[str] | None = None,
+) -> FastAPI:
+    """Build the FastAPI app.
+
+    Args:
+        factory: Called once at start-up; returns the recommender and the
+            serving settings (tests pass a prebuilt recommender).
+        api_key: Key every endpoint but ``/health`` requires as ``Authorization:
+            Bearer <key>``; default ``$NCF_API_KEY`` (unset or empty: none).
+        cors_origins: Origins allowed by CORS; default ``$NCF_CORS_ORIGINS``
+            (comma-separated; unset or empty: CORS off).
+
+    Returns:
+        The app.
+    """
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
+    if cors_origins is None:
+        cors_origins = os.environ.get(CORS_ORIGINS_ENV, "").split(",")
+    cors_origins = [o.strip() for o in cors_origins if o.strip()]
+
+    app = FastAPI(
+        title="ncf-recommender",
+        description="Top-N product recommendations from Neural Collaborative "
+        "Filtering and next-item sequence models (SASRec, GRU4Rec). Meant to run "
+        "behind the shop's gateway.",
+        lifespan=_lifespan(factory),
+    )
+    _install_openapi(app)
+    app.add_middleware(BodyLimitMiddleware, limit=lambda: _body_limit(app))
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    _install_error_handlers(app)
+
+    app.state.api_key = key
+    protected = [Depends(require_api_key)] if key else []
+    responses = dict(ERROR_RESPONSES)
+    if not key:
+        del responses[401]
+    _add_info_routes(app, protected)
+    _add_recommendation_routes(app, protected, responses)
     return app
 
 

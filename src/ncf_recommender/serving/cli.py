@@ -18,13 +18,13 @@ import json
 import sys
 from collections.abc import Sequence
 
-from ncf_recommender.serving.recommender import (
-    AUTO,
+from ncf_recommender.serving import (
     Recommendation,
     UnknownUserError,
     model_types,
     recommend_items,
 )
+from ncf_recommender.serving.settings import AUTO
 
 
 def _positive_int(text: str) -> int:

@@ -1,4 +1,10 @@
-"""Errors a recommendation request can raise (unknown user, unusable history)."""
+"""Errors a recommendation request can raise.
+
+:class:`RequestError` (and :class:`HistoryNotSupportedError`) is the caller's
+mistake, a 422 over HTTP; :class:`UnknownUserError` and
+:class:`UnusableHistoryError` are a 404. Anything else is a bug or a broken
+artifact: the HTTP service answers it with a generic 500 and logs the traceback.
+"""
 
 from __future__ import annotations
 
@@ -32,8 +38,10 @@ class UnknownUserError(LookupError):
 class RequestError(ValueError):
     """A request the service must refuse with a 422: the message says what is wrong.
 
-    The HTTP service maps this type (and only this one, besides validation
-    errors) to 422; any other exception is a 500.
+    Raised by every check of caller input (``top_n``, user ids, histories,
+    request limits). The HTTP service maps this type (and only this one,
+    besides schema validation errors) to 422; any other exception is a 500. It
+    is a ``ValueError``, so library callers catching that keep working.
     """
 
 

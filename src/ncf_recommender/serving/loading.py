@@ -169,7 +169,7 @@ def open_project(
         catalog_config = _absolute_paths(dict(config["catalog"]), path)
         try:
             credentials = dict(config["credentials"])
-        except Exception:  # noqa: BLE001  (a project without credentials files)
+        except Exception:  # a project without credentials files
             credentials = {}
         params = dict(config["parameters"])
     catalog = DataCatalog.from_config(catalog_config, credentials)
@@ -208,7 +208,7 @@ def _metrics_for(
         try:
             version = store.resolve_version(METRICS_DATASET, model_version)
             metrics = store.load(METRICS_DATASET, version)
-        except Exception:  # noqa: BLE001  (no metrics saved by that run)
+        except Exception:  # no metrics saved by that run
             version = None
     if version is None:
         version = store.resolve_version(METRICS_DATASET)
@@ -359,7 +359,7 @@ def load_retrieval(
     if version is not None:
         try:
             loaded = store.load(model_type.dataset, version)
-        except Exception:  # noqa: BLE001  (that run saved no retrieval model)
+        except Exception:  # that run saved no retrieval model
             loaded = None
     if loaded is None:
         version = store.resolve_version(model_type.dataset)
@@ -390,7 +390,7 @@ def _check_model_lineage(
     if store.exists(info_name) and version is not None:
         try:
             info = store.load(info_name, version)
-        except Exception:  # noqa: BLE001  (that run saved no info record)
+        except Exception:  # that run saved no info record
             info = None
     if info is None:
         logger.warning(

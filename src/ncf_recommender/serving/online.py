@@ -17,6 +17,7 @@ from ncf_recommender.evaluation import Scorer, top_k
 from ncf_recommender.serving.data import ServingData
 from ncf_recommender.serving.errors import (
     HistoryNotSupportedError,
+    RequestError,
     UnknownUserError,
     UnusableHistoryError,
 )
@@ -33,7 +34,7 @@ from ncf_recommender.serving.results import Recommendation, RecommendedItem
 def _check_user_id(user_id: Any) -> str:
     """An original user id as a string (ids are strings in the mappings)."""
     if isinstance(user_id, bool) or not isinstance(user_id, str | int | np.integer):
-        raise ValueError(f"user_id must be a string (or integer) id, got {user_id!r}")
+        raise RequestError(f"user_id must be a string (or integer) id, got {user_id!r}")
     return str(user_id)
 
 
@@ -178,7 +179,7 @@ class Recommender:
             int64 array of indices.
 
         Raises:
-            ValueError: If an id is not a string or integer.
+            RequestError: If an id is not a string or integer.
         """
         return _lookup(self._user_lookup, [_check_user_id(u) for u in user_ids])
 
@@ -224,7 +225,7 @@ class Recommender:
             The recommendation (unknown history ids in ``ignored_items``).
 
         Raises:
-            ValueError: On a bad ``top_n``/``user_id``.
+            RequestError: On a bad ``top_n``, ``user_id`` or ``history``.
             HistoryNotSupportedError: If a history is given to a model type that
                 does not read one.
             UnusableHistoryError: If the user is unknown and no supplied item
@@ -254,7 +255,8 @@ class Recommender:
             One recommendation per id, in order.
 
         Raises:
-            ValueError: On a bad ``top_n``, user id or ``histories`` length.
+            RequestError: On a bad ``top_n``, user id or history.
+            ValueError: If ``histories`` does not hold one entry per user id.
             HistoryNotSupportedError: If a history is given to a model type that
                 does not read one.
             UnusableHistoryError: If an unknown user's history has no known item.
@@ -334,7 +336,7 @@ class Recommender:
     def _history_indices(self, history: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
         """Known items of a supplied history as indices, and the unknown ids."""
         if isinstance(history, str | bytes):
-            raise ValueError(
+            raise RequestError(
                 f"history must be a list of item ids, got the string {history!r}"
             )
         ids = [str(i) for i in history]

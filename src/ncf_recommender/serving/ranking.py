@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ncf_recommender.evaluation import Scorer, top_k
+from ncf_recommender.serving.errors import RequestError
 
 
 def check_top_n(top_n: Any) -> int:
@@ -25,12 +26,12 @@ def check_top_n(top_n: Any) -> int:
         ``top_n`` as an ``int``.
 
     Raises:
-        ValueError: If it is not an integer or not positive.
+        RequestError: If it is not an integer or not positive (a caller's mistake).
     """
     if isinstance(top_n, bool) or not isinstance(top_n, int | np.integer):
-        raise ValueError(f"top_n must be a positive integer, got {top_n!r}")
+        raise RequestError(f"top_n must be a positive integer, got {top_n!r}")
     if top_n <= 0:
-        raise ValueError(f"top_n must be a positive integer (>= 1), got {top_n}")
+        raise RequestError(f"top_n must be a positive integer (>= 1), got {top_n}")
     return int(top_n)
 
 

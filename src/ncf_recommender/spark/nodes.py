@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
-from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
-from pyspark.sql import types as T  # noqa: N812
+from pyspark.sql import functions as F  # F and T: the PySpark convention
+from pyspark.sql import types as T
 
 from ncf_recommender.constants import (
     INTERACTION_COLUMNS,
@@ -201,6 +201,48 @@ def _examples(frame: DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _map_source_columns(
+    source: DataFrame | pd.DataFrame, source_columns: list[str], params: SourceParams
+) -> dict[str, str | int]:
+    """Map each standard column to its source column (a name, or a position).
+
+    Args:
+        source: The source frame (positions resolve only on a Spark frame).
+        source_columns: The source's data columns.
+        params: The source's column mapping.
+
+    Returns:
+        ``{standard column: source column}`` for every mapped column.
+
+    Raises:
+        SchemaError: If a mapped column is absent from the source, naming it.
+    """
+    mapped: dict[str, str | int] = {}
+    absent: dict[str, str | int] = {}
+    for target, column in params.columns.items():
+        if column is None:
+            continue
+        if column in source_columns:
+            mapped[target] = column
+        elif isinstance(column, int) and isinstance(source, DataFrame):
+            if 0 <= column < len(source_columns):
+                mapped[target] = source_columns[column]
+            else:
+                absent[target] = column
+        else:
+            absent[target] = column
+    if absent:
+        raise SchemaError(
+            f"Source '{params.name}' lacks column(s) "
+            + ", ".join(
+                f"{column!r} (for {target})" for target, column in absent.items()
+            )
+            + f"; it has {source_columns}. Fix 'source.columns' in the parameters "
+            "of this environment."
+        )
+    return mapped
+
+
 def spark_validate_schema(
     source: DataFrame | pd.DataFrame, params: SourceParams
 ) -> tuple[DataFrame, DataFrame, dict]:
@@ -237,29 +279,7 @@ def spark_validate_schema(
         if column not in {SOURCE_ROW, READER_REASON, READER_TEXT}
         or isinstance(source, pd.DataFrame)
     ]
-    mapped: dict[str, str | int] = {}
-    absent: dict[str, str | int] = {}
-    for target, column in params.columns.items():
-        if column is None:
-            continue
-        if column in source_columns:
-            mapped[target] = column
-        elif isinstance(column, int) and isinstance(source, DataFrame):
-            if 0 <= column < len(source_columns):
-                mapped[target] = source_columns[column]
-            else:
-                absent[target] = column
-        else:
-            absent[target] = column
-    if absent:
-        raise SchemaError(
-            f"Source '{params.name}' lacks column(s) "
-            + ", ".join(
-                f"{column!r} (for {target})" for target, column in absent.items()
-            )
-            + f"; it has {source_columns}. Fix 'source.columns' in the parameters "
-            "of this environment."
-        )
+    mapped = _map_source_columns(source, source_columns, params)
     frame = _with_source_row(source, mapped)
     has_rating = params.columns[RATING] is not None
     stamp, stamp_missing, stamp_bad = _parse_number(TIMESTAMP)
@@ -614,10 +634,11 @@ def _bucket_seed(eval_seed: int, bucket: int, buckets: int) -> int:
     return int(np.random.SeedSequence([eval_seed, bucket]).generate_state(1)[0])
 
 
-def _spark_candidates(  # noqa: PLR0917 (private, one caller per split)
+def _spark_candidates(
     train: DataFrame,
     val: DataFrame,
     test: DataFrame,
+    *,
     held_out: DataFrame,
     item_mapping: DataFrame,
     params: NegativeSamplingParams,
@@ -669,10 +690,11 @@ def _spark_candidates(  # noqa: PLR0917 (private, one caller per split)
     )
 
 
-def spark_sample_val_candidates(  # noqa: PLR0917 (node inputs, pandas order)
+def spark_sample_val_candidates(
     train_interactions: DataFrame,
     val_interactions: DataFrame,
     test_interactions: DataFrame,
+    *,
     item_mapping: DataFrame,
     params: NegativeSamplingParams,
     spark_params: SparkCandidatesParams,
@@ -697,17 +719,18 @@ def spark_sample_val_candidates(  # noqa: PLR0917 (node inputs, pandas order)
         train_interactions,
         val_interactions,
         test_interactions,
-        val_interactions,
-        item_mapping,
-        params,
-        spark_params,
+        held_out=val_interactions,
+        item_mapping=item_mapping,
+        params=params,
+        spark_params=spark_params,
     )
 
 
-def spark_sample_test_candidates(  # noqa: PLR0917 (node inputs, pandas order)
+def spark_sample_test_candidates(
     train_interactions: DataFrame,
     val_interactions: DataFrame,
     test_interactions: DataFrame,
+    *,
     item_mapping: DataFrame,
     params: NegativeSamplingParams,
     spark_params: SparkCandidatesParams,
@@ -729,8 +752,8 @@ def spark_sample_test_candidates(  # noqa: PLR0917 (node inputs, pandas order)
         train_interactions,
         val_interactions,
         test_interactions,
-        test_interactions,
-        item_mapping,
-        params,
-        spark_params,
+        held_out=test_interactions,
+        item_mapping=item_mapping,
+        params=params,
+        spark_params=spark_params,
     )

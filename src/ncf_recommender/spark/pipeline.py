@@ -43,6 +43,16 @@ _SPLITS = [
     "test_interactions@spark",
 ]
 
+#: Inputs of the candidate nodes: the splits by position, the rest by keyword.
+_CANDIDATE_INPUTS = {
+    "train_interactions": _SPLITS[0],
+    "val_interactions": _SPLITS[1],
+    "test_interactions": _SPLITS[2],
+    "item_mapping": "item_mapping@spark",
+    "params": "params:negative_sampling",
+    "spark_params": "params:spark_candidates",
+}
+
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Spark source → the catalogued tables of ``data_processing`` and the candidates."""
@@ -107,23 +117,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 spark_sample_val_candidates,
-                inputs=[
-                    *_SPLITS,
-                    "item_mapping@spark",
-                    "params:negative_sampling",
-                    "params:spark_candidates",
-                ],
+                inputs=_CANDIDATE_INPUTS,
                 outputs="val_candidates@spark",
                 name="spark_sample_val_candidates",
             ),
             Node(
                 spark_sample_test_candidates,
-                inputs=[
-                    *_SPLITS,
-                    "item_mapping@spark",
-                    "params:negative_sampling",
-                    "params:spark_candidates",
-                ],
+                inputs=_CANDIDATE_INPUTS,
                 outputs="test_candidates@spark",
                 name="spark_sample_test_candidates",
             ),

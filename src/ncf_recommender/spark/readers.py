@@ -36,7 +36,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F  # noqa: N812 (the PySpark convention)
+from pyspark.sql import functions as F  # F: the PySpark convention
 
 from ncf_recommender.readers import TRAILING_FIELD, field_names
 
@@ -63,7 +63,7 @@ class SparkDelimitedRatingsDataset(AbstractDataset[DataFrame, DataFrame]):
     :data:`READER_REASON` and :data:`READER_TEXT` (see the module docstring).
     """
 
-    def __init__(  # noqa: PLR0913 (the pandas reader's arguments)
+    def __init__(  # the pandas reader's arguments
         self,
         *,
         filepath: str,
@@ -225,11 +225,11 @@ class SparkDelimitedRatingsDataset(AbstractDataset[DataFrame, DataFrame]):
         if spark is None:
             return False
         try:  # Hadoop's file system API: the path as Spark will read it
-            path = spark._jvm.org.apache.hadoop.fs.Path(str(self._filepath))  # noqa: SLF001
-            found = path.getFileSystem(
-                spark._jsc.hadoopConfiguration()  # noqa: SLF001
-            ).globStatus(path)
-        except Exception:  # noqa: BLE001 (an unreadable path is not there)
+            path = spark._jvm.org.apache.hadoop.fs.Path(str(self._filepath))
+            found = path.getFileSystem(spark._jsc.hadoopConfiguration()).globStatus(
+                path
+            )
+        except Exception:  # an unreadable path is not there
             return False
         return found is not None and len(found) > 0
 

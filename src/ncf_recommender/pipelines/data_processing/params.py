@@ -30,7 +30,7 @@ class SourceParams(_Strict):
         timestamp_unit: The unit the source's timestamps are expected in
             (``s`` or ``ms``). Whatever it says, a value in
             ``[MS_THRESHOLD, MAX_TIMESTAMP_MS)`` is taken as milliseconds and one
-            below ``MS_THRESHOLD`` as seconds (see the README); values whose unit
+            below ``MS_THRESHOLD`` as seconds (see docs/data.md); values whose unit
             differs from this one are converted and counted.
         rating_range: Smallest and largest valid rating (inclusive): the source's
             rating scale. Other ratings are dropped as ``rating_out_of_range``.
