@@ -135,7 +135,7 @@ def _trainer(
     return train
 
 
-def tune_model(  # noqa: PLR0913 (Kedro node: one argument per input)
+def tune_model(
     name: str,
     *,
     train_interactions: pd.DataFrame,
