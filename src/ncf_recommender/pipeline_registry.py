@@ -8,6 +8,9 @@ from kedro.pipeline import Pipeline
 #: Pipelines that run the data steps on Spark: they produce the same datasets as
 #: ``data_processing``, so they are run on their own, never inside ``__default__``.
 SPARK_PIPELINES = ("spark", "spark_data_processing")
+#: Pipelines run only on request, never inside ``__default__``: the Spark ones
+#: and ``tuning`` (hyper-parameter studies).
+ON_REQUEST_PIPELINES = (*SPARK_PIPELINES, "tuning")
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -18,7 +21,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     """
     pipelines = find_pipelines(raise_errors=True)
     pipelines["__default__"] = sum(
-        (pipe for name, pipe in pipelines.items() if name not in SPARK_PIPELINES),
+        (pipe for name, pipe in pipelines.items() if name not in ON_REQUEST_PIPELINES),
         start=Pipeline([]),
     )
     return pipelines

@@ -2,10 +2,12 @@
 
 from ncf_recommender.config import EnvironmentConfigLoader
 from ncf_recommender.hooks import ModelSelectionHooks, SourceFileHooks, SparkHooks
+from ncf_recommender.pipelines.tuning.hooks import TuningHooks
 from ncf_recommender.tracking.hooks import ExperimentTrackingHook
 
 HOOKS = (
     ModelSelectionHooks(),
+    TuningHooks(),
     SourceFileHooks(),
     SparkHooks(),
     ExperimentTrackingHook(),

@@ -22,7 +22,9 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -50,6 +52,33 @@ HISTORY_COLUMNS = (
     "examples_per_second",
     "selected",
 )
+
+
+#: Called after every trained epoch's validation with ``(epoch, monitor value)``;
+#: it may raise (e.g. ``optuna.TrialPruned``) to abandon the run. Set it with
+#: :func:`observe_epochs`; ``None`` (the default) observes nothing.
+EPOCH_OBSERVER: ContextVar[Callable[[int, float], None] | None] = ContextVar(
+    "epoch_observer", default=None
+)
+
+
+@contextmanager
+def observe_epochs(observer: Callable[[int, float], None]) -> Iterator[None]:
+    """Have every :func:`fit` inside the block report its epochs to ``observer``.
+
+    Args:
+        observer: Receives ``(epoch, value of params.monitor)`` after each
+            trained epoch (1-based); an exception it raises propagates out of
+            :func:`fit`, which then returns nothing (it saves nothing itself).
+
+    Yields:
+        Nothing; the previous observer is restored on exit.
+    """
+    token = EPOCH_OBSERVER.set(observer)
+    try:
+        yield
+    finally:
+        EPOCH_OBSERVER.reset(token)
 
 
 def history_columns(metrics: list[str], monitor: str) -> list[str]:
@@ -435,6 +464,9 @@ def fit(
             cpu,
             eval_seconds,
         )
+        observer = EPOCH_OBSERVER.get()
+        if observer is not None:
+            observer(epoch, value)
         stop = stop_reason(
             epoch=epoch,
             epochs=params.epochs,

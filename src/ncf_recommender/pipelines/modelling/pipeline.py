@@ -38,11 +38,13 @@ from ncf_recommender.pipelines.modelling.selection import (
     NCF_MODELS,  # noqa: F401 (re-exported: modelling.NCF_MODELS)
     SEQUENCE_MODELS,  # noqa: F401 (re-exported: modelling.SEQUENCE_MODELS)
     selected_models,
+    tuned_parameters_used,
 )
 from ncf_recommender.pipelines.modelling.sequence_nodes import (
     evaluate_sequence_model,
     train_sequence_model,
 )
+from ncf_recommender.pipelines.modelling.tuned import apply_tuned_node
 
 _SPLITS = ["train_interactions", "val_interactions", "test_interactions"]
 _SHARED_INPUTS = {*_SPLITS, "test_candidates", "user_mapping", "item_mapping"}
@@ -75,7 +77,7 @@ def pretrained_inputs(name: str) -> dict[str, str]:
 
 
 def model_template(
-    family: Family, pretrained: dict[str, str] | None = None
+    family: Family, pretrained: dict[str, str] | None = None, *, tuned: bool = False
 ) -> Pipeline:
     """The un-namespaced train → describe → evaluate template of a family.
 
@@ -83,6 +85,9 @@ def model_template(
         family: ``ncf`` or ``sequence``.
         pretrained: Extra keyword inputs of the training node (e.g.
             ``{"pretrained_gmf": "gmf_model"}``).
+        tuned: Train from ``tuned_architecture``, ``tuned_training_overrides`` (and
+            ``tuned_negative_sampler``), the outputs of the namespace's
+            ``apply_tuned_parameters`` node, instead of the parameters.
 
     Returns:
         The template.
@@ -100,6 +105,13 @@ def model_template(
         "training_overrides": "params:training_overrides",
         **(pretrained or {}),
     }
+    if tuned:
+        train_inputs |= {
+            "model": "tuned_architecture",
+            "training_overrides": "tuned_training_overrides",
+        }
+        if "negative_sampler" in train_inputs:
+            train_inputs["negative_sampler"] = "tuned_negative_sampler"
     return Pipeline(
         [
             Node(
@@ -137,17 +149,25 @@ def model_pipeline(name: str) -> Pipeline:
     pretrained = pretrained_inputs(name)
     extra = _FAMILY_NODES[entry.family][2]
     group = f"params:{entry.parameter_group}"
+    template = model_template(entry.family, pretrained, tuned=tuned_parameters_used())
+    shared = _SHARED_INPUTS | set(extra) | set(pretrained.values())
+    parameters = {group: group, "params:evaluation": "params:evaluation"}
+    if tuned_parameters_used():  # modelling.use_tuned: see modelling/tuned.py
+        template = Pipeline([apply_tuned_node(name)]) + template
+        shared |= {f"{name}_tuned_parameters"}
+        if entry.family == "ncf":
+            parameters["params:negative_sampling"] = "params:negative_sampling"
     return pipeline(
-        model_template(entry.family, pretrained),
+        template,
         namespace=name,
-        inputs=_SHARED_INPUTS | set(extra) | set(pretrained.values()),
+        inputs=shared,
         outputs={
             "model": f"{name}_model",
             "training_history": f"{name}_training_history",
             "metrics": f"{name}_metrics",
             "model_info": f"{name}_model_info",
         },
-        parameters={group: group, "params:evaluation": "params:evaluation"},
+        parameters=parameters,
         tags=name,
     )
 

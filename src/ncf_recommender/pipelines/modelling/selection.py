@@ -27,6 +27,7 @@ SEQUENCE_MODELS: tuple[str, ...] = model_names("sequence")
 MODELS: tuple[str, ...] = model_names()
 
 _selection: tuple[str, ...] | None = None
+_use_tuned = False
 
 
 class ModellingParams(BaseModel):
@@ -38,11 +39,14 @@ class ModellingParams(BaseModel):
             the baselines always run). Order does not matter: they train in
             dependency order. A string ``"sasrec+gru"`` is accepted too, for
             ``kedro run --params modelling.models=sasrec+gru``.
+        use_tuned: Train with the versioned ``tuned_parameters`` of the
+            ``tuning`` pipeline applied over the configured parameters.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     models: tuple[str, ...] = Field(default=MODELS, min_length=1)
+    use_tuned: bool = False
 
     @field_validator("models", mode="before")
     @classmethod
@@ -106,3 +110,23 @@ def select_models(models: tuple[str, ...] | None) -> bool:
 def selected_models() -> tuple[str, ...]:
     """The Keras models of the current run (every model unless selected)."""
     return MODELS if _selection is None else _selection
+
+
+def use_tuned_parameters(flag: bool) -> bool:
+    """Set whether the modelling pipeline reads ``tuned_parameters``.
+
+    Args:
+        flag: The run's ``modelling.use_tuned``.
+
+    Returns:
+        Whether the setting changed.
+    """
+    global _use_tuned  # noqa: PLW0603 (process-wide, as the model selection)
+    changed = flag != _use_tuned
+    _use_tuned = bool(flag)
+    return changed
+
+
+def tuned_parameters_used() -> bool:
+    """Whether the current run's models train with ``tuned_parameters``."""
+    return _use_tuned
