@@ -75,7 +75,9 @@ def test_metadata_of_another_data_set_stops_the_run(source):
 
 def test_features_by_hand(source):
     table, _ = build_item_metadata(source, MAPPING)
-    params = ItemFeatureParams(min_brand_items=2, price_buckets=2, title_min_df=2)
+    params = ItemFeatureParams(
+        min_brand_items=2, price_buckets=2, title_min_df=2, related_items=False
+    )
     features, vocabulary = build_item_features(table, MAPPING, params)
     names = dict(zip(vocabulary["feature_idx"], vocabulary["feature"], strict=True))
     per_item = (
@@ -104,6 +106,23 @@ def test_features_by_hand(source):
     assert np.allclose(norms.to_numpy(), 1.0, atol=1e-6)
     counts = vocabulary.set_index("feature")["items"]
     assert counts["category=Electronics"] == 3 and counts["brand=Acme"] == 2
+
+
+def test_related_lists_become_features(source):
+    table, _ = build_item_metadata(source, MAPPING)
+    features, vocabulary = build_item_features(table, MAPPING, ItemFeatureParams())
+    names = dict(zip(vocabulary["feature_idx"], vocabulary["feature"], strict=True))
+    related = (
+        features.assign(feature=features["feature_idx"].map(names))
+        .query("feature.str.startswith('related=')")
+        .groupby("item_id")["feature"]
+        .apply(set)
+        .to_dict()
+    )
+    # its own id, then what it lists: C lists A and X (complements)
+    assert related["C"] == {"related=C", "related=A", "related=X"}
+    assert related["A"] == {"related=A", "related=B", "related=C"}
+    assert related["D"] == {"related=D"}  # no metadata: its own id only
 
 
 def test_relations_keep_order_and_unknown_items(source):

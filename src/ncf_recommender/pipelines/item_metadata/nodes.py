@@ -159,6 +159,25 @@ def _price_tokens(universe: pd.DataFrame, buckets: int) -> pd.DataFrame:
     return pd.DataFrame({"row": with_meta.index.to_numpy(), "feature": names})
 
 
+def _related_tokens(universe: pd.DataFrame, max_related: int) -> pd.DataFrame:
+    """``related=<id>`` for the item itself and for each item it lists."""
+    lists = universe["complements"].map(_as_list).map(
+        lambda v: v[:max_related]
+    ) + universe["substitutes"].map(_as_list).map(lambda v: v[:max_related])
+    with_self = pd.Series(
+        [
+            [item, *related]
+            for item, related in zip(universe[ITEM_ID], lists, strict=True)
+        ],
+        index=universe.index,
+    )
+    exploded = with_self.explode().dropna()
+    frame = pd.DataFrame(
+        {"row": exploded.index.to_numpy(), "feature": "related=" + exploded.astype(str)}
+    )
+    return frame.drop_duplicates(ignore_index=True)
+
+
 def _title_features(
     universe: pd.DataFrame, params: ItemFeatureParams
 ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -195,8 +214,9 @@ def build_item_features(
 
     Features: every level of the category path; the brand (rare brands share
     one feature, an unknown brand has its own); a log-price bucket (unknown is a
-    bucket of its own); TF-IDF title tokens. An interaction item without
-    metadata gets only ``metadata=<missing>``. Categorical features weigh 1,
+    bucket of its own); TF-IDF title tokens; with ``related_items``, the item's
+    own ``related=<id>`` and one per item in its related lists. An interaction
+    item without metadata gets only ``metadata=<missing>`` (and its own id). Categorical features weigh 1,
     title tokens their TF-IDF weight (rows of unit norm).
 
     Args:
@@ -221,6 +241,11 @@ def build_item_features(
                     "row": universe.index[~universe["has_metadata"]].to_numpy(),
                     "feature": NO_METADATA,
                 }
+            ),
+            *(
+                [_related_tokens(universe, params.max_related)]
+                if params.related_items
+                else []
             ),
         ],
         ignore_index=True,

@@ -16,6 +16,11 @@ class ItemFeatureParams(BaseModel):
         title_max_features: Largest TF-IDF title vocabulary.
         title_min_df: Smallest number of titles a title token must appear in.
         category_depth: Deepest category level used (``null``: all levels).
+        related_items: Add the related-item lists as features: one feature per
+            listed item (``related=<id>``), and each item's own ``related=<id>``,
+            so an item that lists, or is listed with, a user's past items is
+            similar to them.
+        max_related: Longest related list used per item and relation.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -25,3 +30,5 @@ class ItemFeatureParams(BaseModel):
     title_max_features: int = Field(default=5000, ge=0)
     title_min_df: int = Field(default=2, ge=1)
     category_depth: int | None = Field(default=None, ge=1)
+    related_items: bool = True
+    max_related: int = Field(default=50, ge=1)
