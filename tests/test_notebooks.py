@@ -42,8 +42,8 @@ PREREQUISITES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = 
         (
             "ncf_recommender.datasets",
             "ncf_recommender.models.gmf",
-            "ncf_recommender.models.training",
-            "ncf_recommender.sampling",
+            "ncf_recommender.training.ncf",
+            "ncf_recommender.training.sampling",
             "ncf_recommender.evaluation",
             "ncf_recommender.serving",
         ),

@@ -1,4 +1,4 @@
-"""Exactness, determinism and distribution of ``ncf_recommender.sampling``."""
+"""Exactness, determinism and distribution of ``ncf_recommender.training.sampling``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from ncf_recommender.sampling import NegativeSampler, sample_eval_candidates
+from ncf_recommender.training.sampling import NegativeSampler, sample_eval_candidates
 
 # A chi-square test at this level fails a correct sampler once in 10^4 runs.
 P_MIN = 1e-4

@@ -40,6 +40,7 @@ from kedro_datasets.json import JSONDataset as _JSONDataset
 from kedro_datasets.matplotlib import MatplotlibDataset as _MatplotlibDataset
 from kedro_datasets.pandas import CSVDataset as _CSVDataset
 from kedro_datasets.pandas import ParquetDataset as _ParquetDataset
+from kedro_datasets.pickle import PickleDataset as _PickleDataset
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +199,10 @@ class JSONDataset(AtomicSaveMixin, _JSONDataset):
 
 class MatplotlibDataset(AtomicSaveMixin, _MatplotlibDataset):
     """``matplotlib.MatplotlibDataset`` with atomic saves (see :mod:`ncf_recommender.atomic`)."""
+
+
+class PickleDataset(AtomicSaveMixin, _PickleDataset):
+    """``pickle.PickleDataset`` with atomic saves (see :mod:`ncf_recommender.atomic`)."""
 
 
 def _tensorflow_model_dataset() -> type:

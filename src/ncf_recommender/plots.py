@@ -30,6 +30,11 @@ FIGSIZE = (8.0, 5.0)
 #: Label of the data as read, and after cleaning + k-core, in every data plot.
 RAW_LABEL = "raw_ratings (as read)"
 CLEAN_LABEL = "interactions (cleaned, k-core)"
+#: Metrics drawn in the model comparison chart, per ranking scope.
+COMPARISON_METRICS = {
+    "full": ("hr@10", "ndcg@10", "mrr"),
+    "sampled": ("hr@10", "ndcg@10"),
+}
 
 TimeBin = Literal["day", "week", "month", "quarter", "year"]
 _PERIODS: dict[str, str] = {
@@ -53,6 +58,20 @@ def new_figure() -> tuple[Figure, Axes]:
     figure = Figure(figsize=FIGSIZE, layout="constrained")
     FigureCanvasAgg(figure)
     return figure, figure.add_subplot()
+
+
+def side_by_side(columns: int) -> tuple[Figure, list[Axes]]:
+    """A figure on an Agg canvas with ``columns`` side-by-side axes.
+
+    Args:
+        columns: Number of panels.
+
+    Returns:
+        The figure and its axes, left to right.
+    """
+    figure = Figure(figsize=(5.0 * columns, 4.5), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure, list(figure.subplots(1, columns, squeeze=False)[0])
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
@@ -443,4 +462,95 @@ def metric_at_k_figure(
     axes.set_ylabel(f"{name.split(' ')[0]} ({unit})")
     axes.set_ylim(bottom=0)
     axes.grid(True, alpha=0.3)
+    return figure
+
+
+def learning_curves_figure(histories: Mapping[str, pd.DataFrame]) -> Figure:
+    """How did each model's loss and validation NDCG@10 evolve per epoch?
+
+    Args:
+        histories: The ``<model>_training_history`` frames, by model name.
+
+    The loss panel shows each model's own training objective (BCE for the NCF
+    family, softmax cross-entropy for the sequence models) on a log scale:
+    compare its shape per model, not its level across models.
+
+    Returns:
+        Two panels (training loss, validation NDCG@10), one line per model and
+        the selected epoch marked.
+
+    Raises:
+        ValueError: If a history lacks a column.
+    """
+    figure, (loss_axes, ndcg_axes) = side_by_side(2)
+    for name, history in histories.items():
+        missing = {"epoch", "loss", "val_ndcg@10", "selected"} - set(history.columns)
+        if missing:
+            raise ValueError(f"{name}_training_history lacks columns {sorted(missing)}")
+        trained = history[history["epoch"] > 0]
+        (line,) = loss_axes.plot(
+            trained["epoch"], trained["loss"], marker=".", label=name
+        )
+        ndcg_axes.plot(
+            history["epoch"],
+            history["val_ndcg@10"],
+            marker=".",
+            color=line.get_color(),
+            label=name,
+        )
+        chosen = history[history["selected"].astype(bool)]
+        ndcg_axes.scatter(
+            chosen["epoch"],
+            chosen["val_ndcg@10"],
+            s=120,
+            facecolors="none",
+            edgecolors=line.get_color(),
+            zorder=3,
+        )
+    # NCF models minimise BCE (+ L2), sequence models a (sampled) softmax
+    # cross-entropy: the values are not comparable across families, hence the
+    # log scale (both visible) and the title.
+    loss_axes.set(
+        title="Training loss (each model's own objective)",
+        xlabel="epoch",
+        ylabel="loss (log scale)",
+        yscale="log",
+    )
+    ndcg_axes.set(
+        title="Validation NDCG@10 (circle: kept epoch)",
+        xlabel="epoch (0 = before training; full ranking, train items removed)",
+        ylabel="NDCG@10",
+    )
+    for axes in (loss_axes, ndcg_axes):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.grid(alpha=0.3)
+        axes.legend()
+    return figure
+
+
+def model_comparison_figure(ranking_metrics: Mapping[str, Mapping[str, Any]]) -> Figure:
+    """How do the models and baselines compare on full and sampled test metrics?
+
+    Args:
+        ranking_metrics: The combined report.
+
+    Returns:
+        Two panels of grouped bars (full ranking; 1 + 99 sampled), one group
+        per metric and one bar per model.
+    """
+    figure, panels = side_by_side(2)
+    names = list(ranking_metrics)
+    width = 0.8 / max(len(names), 1)
+    for axes, (scope, metrics) in zip(panels, COMPARISON_METRICS.items(), strict=True):
+        positions = np.arange(len(metrics))
+        for index, name in enumerate(names):
+            block = ranking_metrics[name].get(scope, {})
+            values = [float(block.get(metric, np.nan)) for metric in metrics]
+            bars = axes.bar(positions + index * width, values, width, label=name)
+            axes.bar_label(bars, fmt="%.3f", fontsize=7, rotation=90, padding=2)
+        axes.set_xticks(positions + width * (len(names) - 1) / 2, metrics)
+        axes.set(title=f"Test, {scope} ranking", ylabel="value")
+        axes.margins(y=0.15)
+        axes.grid(axis="y", alpha=0.3)
+    panels[0].legend()
     return figure

@@ -28,14 +28,26 @@ from ncf_recommender.models.sequences import (
     training_windows,
 )
 from ncf_recommender.pipelines.data_processing.nodes import split_leave_last_two
-from ncf_recommender.sequence_training import (
+from ncf_recommender.training.params import SequenceTrainingParams
+from ncf_recommender.training.sequence import (
     SampledLogits,
-    SequenceTrainingParams,
     SequenceValidation,
-    _validation_sample,
     sequence_validation,
-    train_sequence_model,
+    train_sequence,
 )
+from ncf_recommender.training.sequence import (
+    sample_validation as _validation_sample,
+)
+
+
+def train_sequence_model(model, histories, validation, params):
+    """``(model, history)`` of :func:`train_sequence`; the summary in ``attrs``."""
+    result = train_sequence(model, histories, validation, params)
+    result.history.attrs = {
+        key: result.summary[key] for key in ("stopped_at_cap", "stop_reason")
+    }
+    return result.model, result.history
+
 
 N_ITEMS = 12
 MAX_LEN = 5
@@ -199,9 +211,9 @@ def test_params_name_the_bad_key() -> None:
     with pytest.raises(ValueError, match=r"training\.loss"):
         SequenceTrainingParams(loss="hinge")
     with pytest.raises(ValueError, match=r"training\.batch_size"):
-        SequenceTrainingParams.from_dict({"batch_size": 0})
+        SequenceTrainingParams.model_validate({"batch_size": 0})
     with pytest.raises(ValueError, match="unknown training parameter"):
-        SequenceTrainingParams.from_dict({"epoch": 3})
+        SequenceTrainingParams.model_validate({"epoch": 3})
     with pytest.raises(ValueError, match=r"training\.decay_epochs"):
         SequenceTrainingParams(decay_epochs=0)
     with pytest.raises(ValueError, match=r"training\.decay_floor"):
@@ -315,7 +327,7 @@ def test_planted_sequences_beat_non_sequential_baselines(
 ) -> None:
     model, history = trained
     train, val, test = planted["train"], planted["val"], planted["test"]
-    assert history["best"].sum() == 1
+    assert history["selected"].sum() == 1
     assert {"epoch", "loss", "val_ndcg@10", "train_seconds"} <= set(history.columns)
     # Test: the model reads train + validation, but was never trained on validation.
     test_histories = extend_histories(
@@ -375,7 +387,7 @@ def test_bce_training_is_deterministic_under_a_seed(planted: dict) -> None:
 
 def test_a_capped_sequence_run_is_flagged_and_patience_is_not(planted: dict) -> None:
     runs = {}
-    for epochs, patience in ((1, 5), (40, 0)):
+    for epochs, patience in ((1, 5), (40, 1)):
         params = SequenceTrainingParams(
             epochs=epochs,
             batch_size=16,
@@ -391,6 +403,6 @@ def test_a_capped_sequence_run_is_flagged_and_patience_is_not(planted: dict) -> 
         )
         runs[epochs] = history
     assert runs[1].attrs == {"stopped_at_cap": True, "stop_reason": "epochs"}
-    # Patience 0 stops at the first epoch without improvement, well before 40.
+    # Patience 1 stops at the first epoch without improvement, well before 40.
     assert runs[40].attrs == {"stopped_at_cap": False, "stop_reason": "patience"}
     assert runs[40]["epoch"].max() < 40

@@ -12,20 +12,19 @@ from ncf_recommender.evaluation import full_ranking_metrics, interaction_matrix
 from ncf_recommender.models.gmf import build_gmf
 from ncf_recommender.models.mlp import build_mlp
 from ncf_recommender.models.scorers import KerasScorer
-from ncf_recommender.models.training import (
+from ncf_recommender.training.batches import batched_dataset
+from ncf_recommender.training.loop import (
     HISTORY_COLUMNS,
-    FusedAdam,
-    LazyAdam,
-    TrainingConfig,
-    _optimizer,
-    _Selector,
-    _validation_subset,
-    batched_dataset,
-    learning_rate_schedule,
     seed_everything,
     stop_reason,
-    train_model,
+    validation_sample,
 )
+from ncf_recommender.training.loop import EpochSelector as _Selector
+from ncf_recommender.training.ncf import NCFData, pairwise_cap, train_ncf
+from ncf_recommender.training.optimizers import FusedAdam, LazyAdam, build_optimizer
+from ncf_recommender.training.params import TrainingParams
+from ncf_recommender.training.sampling import NegativeSampler
+from ncf_recommender.training.schedules import learning_rate_schedule
 
 N_ITEMS, GROUPS = 40, 2
 #: Users of the learning test: enough steps per epoch for the MLP to leave its
@@ -57,23 +56,27 @@ def planted(n_users: int = N_USERS) -> tuple[np.ndarray, ...]:
     return as_array(users), as_array(items), as_array(val_users), as_array(val_items)
 
 
-CONFIG = TrainingConfig(
+#: Training negatives per positive (the catalogued sampler's setting).
+NEGATIVES = 4
+CONFIG = TrainingParams(
     epochs=2,
     batch_size=64,
     learning_rate=0.02,
-    negatives_per_positive=4,
     patience=5,
     steps_per_execution=4,
     seed=3,
 )
 
 
-def _train(build, config: TrainingConfig = CONFIG, n_users: int = N_USERS):
+def _data(users, items, val_users, val_items, n_users: int) -> NCFData:
+    sampler = NegativeSampler(users, items, N_ITEMS, negatives_per_positive=NEGATIVES)
+    return NCFData(sampler, val_users, val_items, users, items, n_users, N_ITEMS)
+
+
+def _train(build, config: TrainingParams = CONFIG, n_users: int = N_USERS):
     seed_everything(config.seed)
     model = build()
-    return train_model(
-        model, *planted(n_users), n_users=n_users, n_items=N_ITEMS, config=config
-    )
+    return train_ncf(model, _data(*planted(n_users), n_users), config)
 
 
 def _gmf():
@@ -91,7 +94,15 @@ def _gmf():
 def test_two_epochs_learn_planted_groups_far_better_than_random(build):
     result = _train(build)
     history = result.history
-    assert list(history.columns) == list(HISTORY_COLUMNS)
+    assert list(history.columns) == [
+        "epoch",
+        "loss",
+        "val_hr@10",
+        "val_ndcg@10",
+        "val_mrr",
+        "val_ndcg@10_smoothed",
+        *HISTORY_COLUMNS[2:],
+    ]
     assert history["epoch"].tolist() == [0, 1, 2]
     # Random ranking of one held-out item among ~30 unseen items: HR@10 ~ 1/3.
     assert history["val_hr@10"].iloc[-1] > 0.75
@@ -103,7 +114,7 @@ def test_two_epochs_learn_planted_groups_far_better_than_random(build):
 
 
 def test_restored_weights_are_those_of_the_selected_epoch():
-    config = TrainingConfig(**{**CONFIG.__dict__, "epochs": 4, "smoothing": 3})
+    config = TrainingParams(**{**CONFIG.model_dump(), "epochs": 4, "smoothing": 3})
     result = _train(_gmf, config, FEW_USERS)
     users, items, val_users, val_items = planted(FEW_USERS)
     metrics = full_ranking_metrics(
@@ -119,14 +130,16 @@ def test_restored_weights_are_those_of_the_selected_epoch():
 
 
 def test_same_seed_gives_bit_identical_training():
-    config = TrainingConfig(**{**CONFIG.__dict__, "epochs": 1})
+    config = TrainingParams(**{**CONFIG.model_dump(), "epochs": 1})
     first, second = _train(_gmf, config, FEW_USERS), _train(_gmf, config, FEW_USERS)
     columns = ["loss", "val_ndcg@10", "val_hr@10"]
     assert first.history[columns].equals(second.history[columns])
     for a, b in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     other = _train(
-        _gmf, TrainingConfig(**{**CONFIG.__dict__, "epochs": 1, "seed": 4}), FEW_USERS
+        _gmf,
+        TrainingParams(**{**CONFIG.model_dump(), "epochs": 1, "seed": 4}),
+        FEW_USERS,
     )
     assert not np.array_equal(
         first.model.get_weights()[0], other.model.get_weights()[0]
@@ -155,7 +168,7 @@ def test_patience_stops_training_once_validation_stalls():
         selector.add(value, [np.zeros(1)])
     assert selector.epochs_since_best() == 2 and selector.best_epoch == 1
     # Patience 1 on the planted data: training ends one epoch after the best.
-    config = TrainingConfig(**{**CONFIG.__dict__, "epochs": 8, "patience": 1})
+    config = TrainingParams(**{**CONFIG.model_dump(), "epochs": 8, "patience": 1})
     history = _train(_gmf, config, FEW_USERS).history
     best = int(history.loc[history["selected"], "epoch"].iloc[0])
     assert history["epoch"].max() == min(best + 1, 8)
@@ -175,22 +188,13 @@ def test_patience_stops_training_once_validation_stalls():
 )
 def test_bad_training_config_names_the_field(change, message):
     with pytest.raises(ValueError, match=message):
-        TrainingConfig(**change)
+        TrainingParams(**change)
 
 
 def test_training_needs_validation_rows():
     users, items, _, _ = planted(FEW_USERS)
     with pytest.raises(ValueError, match="val_interactions is empty"):
-        train_model(
-            _gmf(),
-            users,
-            items,
-            users[:0],
-            items[:0],
-            n_users=FEW_USERS,
-            n_items=N_ITEMS,
-            config=CONFIG,
-        )
+        train_ncf(_gmf(), _data(users, items, users[:0], items[:0], FEW_USERS), CONFIG)
 
 
 def _fit_steps(optimizer, batches: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -230,8 +234,9 @@ def test_lazy_adam_sums_repeated_rows_before_the_update():
 
 
 def test_lazy_adam_is_a_training_option():
-    assert isinstance(_optimizer(TrainingConfig(optimizer="lazy_adam"), 10), LazyAdam)
-    assert type(_optimizer(TrainingConfig(), 10)) is FusedAdam
+    lazy = TrainingParams(optimizer="lazy_adam").optimizer
+    assert isinstance(build_optimizer(lazy, 1e-3), LazyAdam)
+    assert type(build_optimizer(TrainingParams().optimizer, 1e-3)) is FusedAdam
 
 
 def _mlp_weights_after(optimizer, batches: list[dict[str, np.ndarray]]):
@@ -324,14 +329,14 @@ def test_stop_reason_prefers_patience_then_the_caps():
 
 
 def test_reaching_the_epoch_cap_while_improving_is_warned_and_recorded(caplog):
-    with caplog.at_level(logging.WARNING, logger="ncf_recommender.models.training"):
+    with caplog.at_level(logging.WARNING, logger="ncf_recommender.training.loop"):
         result = _train(_gmf, CONFIG, FEW_USERS)  # 2 epochs, patience 5
     assert result.summary["stopped_at_cap"] is True
     assert result.summary["stop_reason"] == "epochs"
     assert "stopped at its epoch cap" in caplog.text
     # A wall-clock budget already spent after epoch 1 stops there, also as a cap.
-    config = TrainingConfig(
-        **{**CONFIG.__dict__, "epochs": 5, "max_train_seconds": 1e-6}
+    config = TrainingParams(
+        **{**CONFIG.model_dump(), "epochs": 5, "max_train_seconds": 1e-6}
     )
     budget = _train(_gmf, config, FEW_USERS).summary
     assert (budget["epochs_run"], budget["stop_reason"]) == (1, "time_budget")
@@ -339,21 +344,20 @@ def test_reaching_the_epoch_cap_while_improving_is_warned_and_recorded(caplog):
 
 
 def test_stopping_on_patience_is_not_a_cap():
-    config = TrainingConfig(**{**CONFIG.__dict__, "epochs": 30, "patience": 1})
+    config = TrainingParams(**{**CONFIG.model_dump(), "epochs": 30, "patience": 1})
     summary = _train(_gmf, config, FEW_USERS).summary
     assert summary["epochs_run"] < 30
     assert (summary["stopped_at_cap"], summary["stop_reason"]) == (False, "patience")
     with pytest.raises(ValueError, match=r"training\.max_train_seconds"):
-        TrainingConfig(max_train_seconds=0)
+        TrainingParams(max_train_seconds=0)
 
 
 def test_pairwise_models_validate_on_a_sample_capped_by_pairs():
     users = np.arange(1000)
-    items = users % 7
-    config = TrainingConfig(max_validation_users=600, validation_max_pairs=4000)
-    kept, _ = _validation_subset(users, items, config, pairwise_items=40)
+    config = TrainingParams(max_validation_users=600, validation_max_pairs=4000)
+    kept = users[validation_sample(users.size, config, cap=pairwise_cap(config, 40))]
     assert kept.size == 100  # 4,000 pairs / 40 items
-    assert _validation_subset(users, items, config)[0].size == 600  # a dot product
-    loose = TrainingConfig(max_validation_users=600, validation_max_pairs=10**9)
-    same = _validation_subset(users, items, loose, pairwise_items=40)[0]
-    np.testing.assert_array_equal(same, _validation_subset(users, items, config)[0])
+    assert users[validation_sample(users.size, config)].size == 600  # a dot product
+    loose = TrainingParams(max_validation_users=600, validation_max_pairs=10**9)
+    same = users[validation_sample(users.size, loose, cap=pairwise_cap(loose, 40))]
+    np.testing.assert_array_equal(same, users[validation_sample(users.size, config)])

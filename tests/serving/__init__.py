@@ -277,10 +277,12 @@ def trained_sequence_model(kind: str, epochs: int = 25) -> Any:
     from ncf_recommender.pipelines.data_processing.nodes import (  # noqa: PLC0415
         split_leave_last_two,
     )
-    from ncf_recommender.sequence_training import (  # noqa: PLC0415
+    from ncf_recommender.training.params import (  # noqa: PLC0415
         SequenceTrainingParams,
+    )
+    from ncf_recommender.training.sequence import (  # noqa: PLC0415
         sequence_validation,
-        train_sequence_model,
+        train_sequence,
     )
 
     interactions, _, _ = planted_frames()
@@ -297,7 +299,6 @@ def trained_sequence_model(kind: str, epochs: int = 25) -> Any:
         patience=4,
         seed=0,
     )
-    model, _ = train_sequence_model(
+    return train_sequence(
         build_sequence_model(kind, PLANTED_ITEMS), histories, validation, params
-    )
-    return model
+    ).model

@@ -2,11 +2,15 @@
 
 * :mod:`~ncf_recommender.models.gmf`, :mod:`~ncf_recommender.models.mlp`,
   :mod:`~ncf_recommender.models.neumf`: the Keras NCF family (He et al. 2017);
+* :mod:`~ncf_recommender.models.sasrec`, :mod:`~ncf_recommender.models.gru4rec`:
+  the next-item models, over the shared layers of
+  :mod:`~ncf_recommender.models.layers`;
 * :mod:`~ncf_recommender.models.scorers`: :class:`KerasScorer`, their
   evaluation ``Scorer`` adapter;
-* :mod:`~ncf_recommender.models.training`: training with per-epoch negatives
-  and early stopping on validation;
+* :mod:`~ncf_recommender.models.registry`: the one list of trainable models;
 * :mod:`~ncf_recommender.models.baselines`: most-popular and ALS.
+
+Training is in :mod:`ncf_recommender.training`.
 
 The names below are imported lazily, so ``import ncf_recommender.models.baselines``
 does not pay for importing TensorFlow.
@@ -22,21 +26,13 @@ _EXPORTS = {
     "build_mlp": "ncf_recommender.models.mlp",
     "build_neumf": "ncf_recommender.models.neumf",
     "KerasScorer": "ncf_recommender.models.scorers",
-    "TrainingConfig": "ncf_recommender.models.training",
-    "TrainingResult": "ncf_recommender.models.training",
-    "seed_everything": "ncf_recommender.models.training",
-    "train_model": "ncf_recommender.models.training",
 }
 
 __all__ = [
     "KerasScorer",
-    "TrainingConfig",
-    "TrainingResult",
     "build_gmf",
     "build_mlp",
     "build_neumf",
-    "seed_everything",
-    "train_model",
 ]
 
 

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import keras
 
-from ncf_recommender.models.sasrec import LastPosition, TiedItemEmbedding
+from ncf_recommender.models.layers import (
+    ITEM_EMBEDDING,
+    LAST_POSITION,
+    SEQUENCE_OUTPUT,
+    LastPosition,
+    TiedItemEmbedding,
+)
 
 
 def build_gru4rec(
@@ -72,15 +78,15 @@ def build_gru4rec(
         n_items,
         dim,
         embeddings_regularizer=keras.regularizers.L2(l2) if l2 else None,
-        name="item_embedding",
+        name=ITEM_EMBEDDING,
     )
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(items(history))
     for i in range(layers):
         x = keras.layers.GRU(hidden, return_sequences=True, name=f"gru{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"gru{i}_dropout")(x)
     if hidden != dim:
-        x = keras.layers.Dense(dim, name="sequence_output")(x)
+        x = keras.layers.Dense(dim, name=SEQUENCE_OUTPUT)(x)
     else:
-        x = keras.layers.Identity(name="sequence_output")(x)
-    scores = items(LastPosition(name="last_position")(x), reverse=True)
+        x = keras.layers.Identity(name=SEQUENCE_OUTPUT)(x)
+    scores = items(LastPosition(name=LAST_POSITION)(x), reverse=True)
     return keras.Model(history, scores, name=name)

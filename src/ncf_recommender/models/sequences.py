@@ -456,6 +456,6 @@ def load_sequence_model(path: str | Path) -> Any:
     """
     import keras  # noqa: PLC0415
 
-    from ncf_recommender.models import gru4rec, sasrec  # noqa: F401, PLC0415
+    import ncf_recommender.models.layers  # noqa: F401, PLC0415 (registers the layers)
 
     return keras.saving.load_model(path, safe_mode=True)

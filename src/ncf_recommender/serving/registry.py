@@ -1,9 +1,10 @@
 """Registry of servable model types and the built-in ones.
 
 A :class:`ModelType` names its catalog dataset and a scorer factory turning the
-loaded model into a ``Scorer``. The NCF family (``gmf``, ``mlp``, ``neumf``) and
-the next-item sequence models (``sasrec``, ``gru``, which read histories) are
-registered on import; Keras is imported only when a model is scored.
+loaded model into a ``Scorer``. Every model of the model registry
+(:data:`ncf_recommender.models.registry.MODELS`: the NCF family, and the
+next-item sequence models, which read histories) is registered on import;
+Keras is imported only when a model is scored.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ncf_recommender.evaluation import Scorer
+from ncf_recommender.models.registry import LAYER_MODULES, MODELS
 from ncf_recommender.serving.data import ServingData
 from ncf_recommender.serving.settings import AUTO
 
@@ -165,15 +167,6 @@ def _gmf_logit_scorer(model: Any, data: ServingData) -> Scorer:
     return DotProductScorer(users * kernel[:, 0], items)
 
 
-register_model_type(
-    ModelType("gmf", "gmf_model", _keras_ncf_scorer, False, _gmf_logit_scorer)
-)
-
-
-for _name in ("mlp", "neumf"):
-    register_model_type(ModelType(_name, f"{_name}_model", _keras_ncf_scorer))
-
-
 class HistoryScorer(Scorer, Protocol):
     """A scorer that also scores supplied item histories (sequence models)."""
 
@@ -190,20 +183,25 @@ def _sequence_scorer(model: Any, data: ServingData) -> Scorer:
 
 
 #: Modules registering the sequence models' custom layers (safe-mode loading).
-SEQUENCE_LAYER_MODULES = (
-    "ncf_recommender.models.sasrec",
-    "ncf_recommender.models.gru4rec",
-)
+SEQUENCE_LAYER_MODULES = LAYER_MODULES
+#: Cheaper scorers with the same per-user ranking, used for retrieval.
+_RANKING_FACTORIES: dict[str, ScorerFactory] = {"gmf": _gmf_logit_scorer}
+_FAMILY_FACTORIES: dict[str, ScorerFactory] = {
+    "ncf": _keras_ncf_scorer,
+    "sequence": _sequence_scorer,
+}
 
 
-for _name in ("sasrec", "gru"):
+for _entry in MODELS.values():
+    _sequence = _entry.family == "sequence"
     register_model_type(
         ModelType(
-            _name,
-            f"{_name}_model",
-            _sequence_scorer,
-            uses_history=True,
-            exact_always=True,
-            loader_modules=SEQUENCE_LAYER_MODULES,
+            _entry.name,
+            _entry.dataset,
+            _FAMILY_FACTORIES[_entry.family],
+            uses_history=_entry.uses_history,
+            ranking_factory=_RANKING_FACTORIES.get(_entry.name),
+            exact_always=_sequence,
+            loader_modules=LAYER_MODULES if _sequence else (),
         )
     )

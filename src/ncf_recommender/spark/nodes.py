@@ -71,9 +71,9 @@ from ncf_recommender.pipelines.data_processing.params import (
 )
 from ncf_recommender.pipelines.feature_engineering.params import NegativeSamplingParams
 from ncf_recommender.readers import MAX_EXAMPLE_CHARS, MAX_EXAMPLES, reader_report
-from ncf_recommender.sampling import sample_eval_candidates
 from ncf_recommender.spark.params import SparkCandidatesParams
 from ncf_recommender.spark.readers import READER_REASON, READER_TEXT, SOURCE_ROW
+from ncf_recommender.training.sampling import sample_eval_candidates
 
 logger = logging.getLogger(__name__)
 

@@ -45,7 +45,8 @@ def test_session_run_writes_exact_examples_and_candidates(project_copy):
     )
     train, examples = read["train_interactions"], read["training_examples"]
 
-    assert len(examples) == 5 * len(train) and examples["label"].sum() == len(train)
+    # negative_sampling.negatives_per_positive: 8 (conf/base).
+    assert len(examples) == 9 * len(train) and examples["label"].sum() == len(train)
     negatives = examples[examples["label"] == 0]
     assert negatives["item_idx"].between(0, n_items - 1).all()
     assert not _keys(negatives).isin(_keys(train)).any()

@@ -9,12 +9,20 @@ from pydantic import ValidationError
 
 from ncf_recommender.pipelines.feature_engineering.nodes import (
     sample_test_candidates,
+    build_negative_sampler,
     sample_training_examples,
     sample_val_candidates,
 )
 from ncf_recommender.pipelines.feature_engineering.params import NegativeSamplingParams
 
 N_ITEMS = 130
+
+
+def _examples(train, mapping, params):
+    """The sampler feature_engineering catalogues, then its training_examples preview."""
+    return sample_training_examples(
+        build_negative_sampler(train, mapping, params), params
+    )
 
 
 def _frame(users, items) -> pd.DataFrame:
@@ -59,7 +67,7 @@ def test_training_examples_hold_positives_then_exact_negatives(splits):
     train, _, _, mapping = splits
     before = train.copy()
     params = NegativeSamplingParams(negatives_per_positive=3, seed=5)
-    examples = sample_training_examples(train, mapping, params)
+    examples = _examples(train, mapping, params)
     pd.testing.assert_frame_equal(train, before)  # input not mutated
     assert list(examples.columns) == ["user_idx", "item_idx", "label"]
     assert examples.dtypes.tolist() == [np.int32, np.int32, np.float32]
@@ -74,7 +82,7 @@ def test_training_examples_hold_positives_then_exact_negatives(splits):
     assert not _pairs(negatives) & _pairs(train)
     rows = np.sort(negatives["item_idx"].to_numpy().reshape(-1, 3), axis=1)
     assert not (rows[:, 1:] == rows[:, :-1]).any()
-    again = sample_training_examples(train, mapping, params)
+    again = _examples(train, mapping, params)
     pd.testing.assert_frame_equal(examples, again)
 
 
@@ -83,7 +91,7 @@ def test_held_out_items_stay_drawable_for_training():
     train = _frame([0, 0, 1], [0, 1, 0])
     mapping = pd.DataFrame({"item_id": ["a", "b", "c"], "item_idx": [0, 1, 2]})
     params = {"negatives_per_positive": 1, "seed": 0}  # a raw dict is validated too
-    examples = sample_training_examples(train, mapping, params)
+    examples = _examples(train, mapping, params)
     negatives = examples[examples["label"] == 0]
     np.testing.assert_array_equal(
         negatives.loc[negatives["user_idx"] == 0, "item_idx"], 2
@@ -93,7 +101,7 @@ def test_held_out_items_stay_drawable_for_training():
 def test_popularity_strategy_runs_through_the_node(splits):
     train, _, _, mapping = splits
     params = NegativeSamplingParams(strategy="popularity", exponent=1.0)
-    examples = sample_training_examples(train, mapping, params)
+    examples = _examples(train, mapping, params)
     negatives = examples[examples["label"] == 0]
     assert set(negatives["item_idx"]) <= set(train["item_idx"])  # train items only
     assert not _pairs(negatives) & _pairs(train)
@@ -160,7 +168,7 @@ def test_missing_column_is_named(splits):
     with pytest.raises(ValueError, match=r"val_interactions lacks column 'user_idx'"):
         sample_val_candidates(train, val.drop(columns="user_idx"), test, mapping, {})
     with pytest.raises(ValueError, match=r"item_mapping lacks column 'item_idx'"):
-        sample_training_examples(train, mapping.drop(columns="item_idx"), {})
+        _examples(train, mapping.drop(columns="item_idx"), {})
 
 
 def test_item_outside_the_mapping_is_reported(splits):
@@ -168,7 +176,7 @@ def test_item_outside_the_mapping_is_reported(splits):
     with pytest.raises(
         ValueError, match=r"item_idx holds \d+, outside \[0, n_items=50\)"
     ):
-        sample_training_examples(train, mapping.iloc[:50], {})
+        _examples(train, mapping.iloc[:50], {})
 
 
 @pytest.mark.parametrize(

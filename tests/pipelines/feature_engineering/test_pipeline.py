@@ -102,7 +102,9 @@ def test_parameters_file_matches_the_protocol(conf):
     params = NegativeSamplingParams.model_validate(
         conf["parameters"]["negative_sampling"]
     )
-    assert params.negatives_per_positive == 4
+    # The one negatives_per_positive: the value the NCF trainer has always used
+    # (the protocol fixes only the 99 stored evaluation negatives).
+    assert params.negatives_per_positive == 8
     assert params.strategy == "uniform"
     assert (params.eval_negatives, params.eval_seed) == (99, 2017)
 

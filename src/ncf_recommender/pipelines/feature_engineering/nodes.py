@@ -1,12 +1,15 @@
 """Nodes of the ``feature_engineering`` pipeline.
 
-Thin adapters over :mod:`ncf_recommender.sampling`: they pick the index columns
-out of the ``data_processing`` frames and lay the sampled arrays out as the
-catalogued frames. Inputs are never mutated.
+Thin adapters over :mod:`ncf_recommender.training.sampling`: they pick the index
+columns out of the ``data_processing`` frames and lay the sampled arrays out as
+the catalogued frames. Inputs are never mutated.
 
-* ``training_examples``: one materialised epoch (epoch 0) of the training data,
-  the same arrays the modelling pipeline gets from
-  ``NegativeSampler.examples(0, seed)``.
+* ``negative_sampler``: the training positives' exclusion index with the
+  ``negative_sampling`` settings (a
+  :class:`~ncf_recommender.training.sampling.NegativeSampler`); the NCF trainer
+  draws every epoch's negatives from it.
+* ``training_examples``: an inspectable preview of that sampler, one
+  materialised epoch (epoch 0, ``negative_sampling.seed``).
 * ``val_candidates`` / ``test_candidates``: the stored negatives of the sampled
   protocol. Each is drawn with a fresh ``numpy.random.default_rng(eval_seed)``
   over the evaluation users in ascending ``user_idx`` order, excluding every
@@ -22,7 +25,7 @@ import pandas as pd
 
 from ncf_recommender.constants import ITEM_IDX, LABEL, USER_IDX
 from ncf_recommender.pipelines.feature_engineering.params import NegativeSamplingParams
-from ncf_recommender.sampling import NegativeSampler, sample_eval_candidates
+from ncf_recommender.training.sampling import NegativeSampler, sample_eval_candidates
 
 logger = logging.getLogger(__name__)
 
@@ -59,30 +62,28 @@ def _n_items(item_mapping: pd.DataFrame) -> int:
     return len(item_mapping)
 
 
-def sample_training_examples(
+def build_negative_sampler(
     train_interactions: pd.DataFrame,
     item_mapping: pd.DataFrame,
     params: NegativeSamplingParams,
-) -> pd.DataFrame:
-    """Materialise epoch 0 of the training examples.
+) -> NegativeSampler:
+    """Index the training positives for negative sampling.
 
     Args:
         train_interactions: Training split (``user_idx``, ``item_idx``, ...).
         item_mapping: ``item_id`` ↔ ``item_idx``; its length is the catalogue size.
-        params: The ``negative_sampling`` parameters.
+        params: The ``negative_sampling`` parameters (``negatives_per_positive``,
+            ``strategy``, ``exponent``).
 
     Returns:
-        ``training_examples``: ``user_idx`` (int32), ``item_idx`` (int32) and
-        ``label`` (float32: 1 positive, 0 negative); all positives in the
-        split's row order followed by their negatives (negative ``j`` of
-        positive ``i`` at offset ``i * k + j``).
+        ``negative_sampler``: the sampler the NCF trainer draws each epoch from.
 
     Raises:
         ValueError: If a column is missing or malformed, or a user has
             interacted with every item (the message names the user).
     """
     params = _as_params(params)
-    sampler = NegativeSampler(
+    return NegativeSampler(
         _index_column(train_interactions, USER_IDX, "train_interactions"),
         _index_column(train_interactions, ITEM_IDX, "train_interactions"),
         _n_items(item_mapping),
@@ -90,12 +91,30 @@ def sample_training_examples(
         strategy=params.strategy,
         exponent=params.exponent,
     )
-    users, items, labels = sampler.examples(epoch=0, seed=params.seed)
+
+
+def sample_training_examples(
+    negative_sampler: NegativeSampler, params: NegativeSamplingParams
+) -> pd.DataFrame:
+    """Materialise epoch 0 of the sampler: the inspectable ``training_examples``.
+
+    Args:
+        negative_sampler: Output of :func:`build_negative_sampler`.
+        params: The ``negative_sampling`` parameters (``seed``).
+
+    Returns:
+        ``training_examples``: ``user_idx`` (int32), ``item_idx`` (int32) and
+        ``label`` (float32: 1 positive, 0 negative); all positives in the
+        split's row order followed by their negatives (negative ``j`` of
+        positive ``i`` at offset ``i * k + j``).
+    """
+    params = _as_params(params)
+    users, items, labels = negative_sampler.examples(epoch=0, seed=params.seed)
     logger.info(
         "training_examples: %d positives + %d %s negatives",
-        sampler.n_positives,
-        len(labels) - sampler.n_positives,
-        params.strategy,
+        negative_sampler.n_positives,
+        len(labels) - negative_sampler.n_positives,
+        negative_sampler.strategy,
     )
     return pd.DataFrame({USER_IDX: users, ITEM_IDX: items, LABEL: labels})
 

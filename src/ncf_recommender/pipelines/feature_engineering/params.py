@@ -18,12 +18,14 @@ class NegativeSamplingParams(BaseModel):
     """Training negatives and stored evaluation negatives.
 
     Attributes:
-        negatives_per_positive: Training negatives per positive (4 in He et al. 2017).
+        negatives_per_positive: Training negatives per positive, drawn afresh
+            every epoch by the NCF trainer (He et al. 2017 used 4).
         strategy: ``uniform`` over all items, or ``popularity`` with weights
             ``count ** exponent`` over the training items.
         exponent: Exponent of the popularity weights (0.75 as in word2vec).
-        seed: Base seed of the training negatives; epoch ``e`` draws from
-            ``numpy.random.default_rng([seed, e])``.
+        seed: Seed of the ``training_examples`` preview (epoch 0 drawn from
+            ``numpy.random.default_rng([seed, 0])``); training draws epoch ``e``
+            with ``training.seed`` instead.
         eval_negatives: Stored negatives per validation / test user (protocol: 99).
         eval_seed: Seed of the evaluation negatives (protocol: 2017); a fresh
             ``numpy.random.default_rng(eval_seed)`` is used for validation and

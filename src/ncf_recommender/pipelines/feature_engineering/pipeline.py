@@ -5,6 +5,7 @@ from __future__ import annotations
 from kedro.pipeline import Node, Pipeline
 
 from ncf_recommender.pipelines.feature_engineering.nodes import (
+    build_negative_sampler,
     sample_test_candidates,
     sample_training_examples,
     sample_val_candidates,
@@ -14,16 +15,23 @@ _SPLITS = ["train_interactions", "val_interactions", "test_interactions"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Train split → ``training_examples``; all splits → ``{val,test}_candidates``."""
+    """Train split → ``negative_sampler`` (→ its ``training_examples`` preview);
+    all splits → ``{val,test}_candidates``."""
     return Pipeline(
         [
             Node(
-                sample_training_examples,
+                build_negative_sampler,
                 inputs=[
                     "train_interactions",
                     "item_mapping",
                     "params:negative_sampling",
                 ],
+                outputs="negative_sampler",
+                name="build_negative_sampler",
+            ),
+            Node(
+                sample_training_examples,
+                inputs=["negative_sampler", "params:negative_sampling"],
                 outputs="training_examples",
                 name="sample_training_examples",
             ),

@@ -1,9 +1,10 @@
 """Nodes of the ``modelling`` pipeline: thin adapters over the plain modules.
 
-Training lives in :mod:`ncf_recommender.models.training`, the architectures in
-:mod:`ncf_recommender.models`, evaluation in :mod:`ncf_recommender.evaluation`;
+Training lives in :mod:`ncf_recommender.training`, the architectures and their
+registry in :mod:`ncf_recommender.models`, evaluation in
+:mod:`ncf_recommender.evaluation`, the plots in :mod:`ncf_recommender.plots`;
 the nodes turn catalogued frames into arrays, call them, and shape the
-``ranking_metrics`` entries and the plots.
+``ranking_metrics`` entries.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import keras
-import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from pydantic import BaseModel
 
 from ncf_recommender.constants import ITEM_IDX, USER_IDX
@@ -36,35 +34,27 @@ from ncf_recommender.models.baselines import (
     MostPopularScorer,
     fit_als,
 )
-from ncf_recommender.models.gmf import build_gmf
-from ncf_recommender.models.mlp import build_mlp
-from ncf_recommender.models.neumf import build_neumf
+from ncf_recommender.models.registry import MODELS, build_model
 from ncf_recommender.models.scorers import KerasScorer
-from ncf_recommender.models.training import seed_everything, train_model
 from ncf_recommender.pipelines.modelling.params import (
     BaselineParams,
     EvaluationParams,
-    GMFParams,
-    MLPParams,
     ModelParams,
-    NeuMFParams,
     TrainingOverrides,
     TrainingParams,
 )
+from ncf_recommender.plots import learning_curves_figure, model_comparison_figure
+from ncf_recommender.training.loop import TrainingResult, seed_everything
+from ncf_recommender.training.ncf import NCFData, train_ncf
+from ncf_recommender.training.sampling import NegativeSampler
 
 #: ``ranking_metrics`` names of the models a pretrained NeuMF starts from
 #: (its ``pretrained_gmf`` and ``pretrained_mlp`` inputs).
-PRETRAINED_FROM: tuple[str, str] = ("gmf", "mlp")
+PRETRAINED_FROM: tuple[str, ...] = MODELS["neumf"].pretrained_from
 
 logger = logging.getLogger(__name__)
 
 _Params = TypeVar("_Params", bound=BaseModel)
-
-#: Metrics drawn in the comparison chart, per ranking scope.
-COMPARISON_METRICS = {
-    "full": ("hr@10", "ndcg@10", "mrr"),
-    "sampled": ("hr@10", "ndcg@10"),
-}
 
 
 def _typed(value: _Params | Mapping[str, Any], model_type: type[_Params]) -> _Params:
@@ -85,39 +75,27 @@ def _sizes(user_mapping: pd.DataFrame, item_mapping: pd.DataFrame) -> tuple[int,
     return len(user_mapping), len(item_mapping)
 
 
-def _build(
-    spec: GMFParams | MLPParams | NeuMFParams,
-    n_users: int,
-    n_items: int,
-    pretrained_gmf: keras.Model | None,
-    pretrained_mlp: keras.Model | None,
-) -> keras.Model:
-    """The model an architecture spec describes."""
-    if isinstance(spec, GMFParams):
-        return build_gmf(n_users, n_items, spec.embedding_dim, spec.l2)
-    if isinstance(spec, MLPParams):
-        return build_mlp(
-            n_users, n_items, spec.embedding_dim, spec.layers, spec.l2, spec.dropout
-        )
-    use_pretrained = spec.pretrained
-    if use_pretrained and (pretrained_gmf is None or pretrained_mlp is None):
+def _check_sampler(sampler: NegativeSampler, n_positives: int, n_items: int) -> None:
+    """Refuse a catalogued sampler built from other data than this split."""
+    if (sampler.n_positives, sampler.n_items) != (n_positives, n_items):
         raise ValueError(
-            "neumf.model.pretrained is true but the pipeline gave no trained GMF and MLP "
-            "models; wire gmf_model and mlp_model into the neumf namespace or set "
-            "pretrained: false"
+            f"negative_sampler indexes {sampler.n_positives} positives over "
+            f"{sampler.n_items} items, but train_interactions has {n_positives} rows "
+            f"and item_mapping {n_items} items: rerun feature_engineering"
         )
-    return build_neumf(
-        n_users,
-        n_items,
-        spec.gmf_dim,
-        spec.mlp_dim,
-        spec.layers,
-        spec.l2,
-        spec.dropout,
-        pretrained_gmf if use_pretrained else None,
-        pretrained_mlp if use_pretrained else None,
-        spec.alpha,
-    )
+
+
+def training_outputs(
+    result: TrainingResult, spec: BaseModel
+) -> tuple[keras.Model, pd.DataFrame, dict[str, Any]]:
+    """A training node's outputs: the model, its history and its summary.
+
+    Shared by the NCF and the sequence training nodes.
+    """
+    summary = dict(result.summary)
+    if getattr(spec, "pretrained", False):
+        summary["pretrained_from"] = list(PRETRAINED_FROM)
+    return result.model, result.history, summary
 
 
 def train_ncf_model(  # noqa: PLR0917 (Kedro node: one argument per input)
@@ -125,6 +103,7 @@ def train_ncf_model(  # noqa: PLR0917 (Kedro node: one argument per input)
     val_interactions: pd.DataFrame,
     user_mapping: pd.DataFrame,
     item_mapping: pd.DataFrame,
+    negative_sampler: NegativeSampler,
     model: ModelParams,
     training: TrainingParams,
     training_overrides: TrainingOverrides,
@@ -138,6 +117,8 @@ def train_ncf_model(  # noqa: PLR0917 (Kedro node: one argument per input)
         val_interactions: Validation split (one held-out item per user).
         user_mapping: ``user_id`` ↔ ``user_idx``; its length is the user count.
         item_mapping: ``item_id`` ↔ ``item_idx``; its length is the item count.
+        negative_sampler: ``feature_engineering``'s sampler of the training
+            positives; every epoch draws its negatives from it.
         model: The namespace's architecture.
         training: Shared training settings.
         training_overrides: The namespace's changes to ``training``.
@@ -147,16 +128,24 @@ def train_ncf_model(  # noqa: PLR0917 (Kedro node: one argument per input)
     Returns:
         The model at its selected epoch, the per-epoch history, and a summary
         (selected epoch, validation metrics, seconds).
+
+    Raises:
+        ValueError: If the sampler was built from other data, or an input is
+            malformed.
     """
     spec = _typed(model, ModelParams).root
-    config = _typed(training, TrainingParams).with_overrides(
-        _typed(training_overrides, TrainingOverrides)
-    )
+    params = _typed(training, TrainingParams).with_overrides(training_overrides)
     n_users, n_items = _sizes(user_mapping, item_mapping)
     train_users, train_items = table_indices(train_interactions, "train_interactions")
     val_users, val_items = table_indices(val_interactions, "val_interactions")
-    seed_everything(config.seed)
-    network = _build(spec, n_users, n_items, pretrained_gmf, pretrained_mlp)
+    _check_sampler(negative_sampler, train_users.size, n_items)
+    seed_everything(params.seed)
+    network = build_model(
+        spec,
+        n_users=n_users,
+        n_items=n_items,
+        pretrained={"gmf": pretrained_gmf, "mlp": pretrained_mlp},
+    )
     logger.info(
         "Training %s (%d parameters) on %d interactions, %d users, %d items",
         network.name,
@@ -165,20 +154,16 @@ def train_ncf_model(  # noqa: PLR0917 (Kedro node: one argument per input)
         n_users,
         n_items,
     )
-    result = train_model(
-        network,
-        train_users,
-        train_items,
-        val_users,
-        val_items,
+    data = NCFData(
+        sampler=negative_sampler,
+        val_users=val_users,
+        val_items=val_items,
+        train_users=train_users,
+        train_items=train_items,
         n_users=n_users,
         n_items=n_items,
-        config=config,
     )
-    summary = dict(result.summary)
-    if isinstance(spec, NeuMFParams) and spec.pretrained:
-        summary["pretrained_from"] = list(PRETRAINED_FROM)
-    return result.model, result.history, summary
+    return training_outputs(train_ncf(network, data, params), spec)
 
 
 def _validation_metrics(
@@ -476,74 +461,16 @@ def combine_ranking_metrics(**entries: dict[str, Any]) -> dict[str, dict[str, An
     return report
 
 
-def _figure(columns: int) -> tuple[Figure, list[Any]]:
-    """A figure on an Agg canvas with ``columns`` side-by-side axes."""
-    figure = Figure(figsize=(5.0 * columns, 4.5), layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure, list(figure.subplots(1, columns, squeeze=False)[0])
-
-
 def plot_learning_curves(**histories: pd.DataFrame) -> Figure:
     """How did each model's loss and validation NDCG@10 evolve per epoch?
 
     Args:
         **histories: The ``<model>_training_history`` frames, by model name.
 
-    The loss panel shows each model's own training objective (BCE for the NCF
-    family, softmax cross-entropy for the sequence models) on a log scale:
-    compare its shape per model, not its level across models.
-
     Returns:
-        Two panels (training loss, validation NDCG@10), one line per model and
-        the selected epoch marked.
-
-    Raises:
-        ValueError: If a history lacks a column.
+        :func:`ncf_recommender.plots.learning_curves_figure` of them.
     """
-    figure, (loss_axes, ndcg_axes) = _figure(2)
-    for name, history in histories.items():
-        missing = {"epoch", "loss", "val_ndcg@10", "selected"} - set(history.columns)
-        if missing:
-            raise ValueError(f"{name}_training_history lacks columns {sorted(missing)}")
-        trained = history[history["epoch"] > 0]
-        (line,) = loss_axes.plot(
-            trained["epoch"], trained["loss"], marker=".", label=name
-        )
-        ndcg_axes.plot(
-            history["epoch"],
-            history["val_ndcg@10"],
-            marker=".",
-            color=line.get_color(),
-            label=name,
-        )
-        chosen = history[history["selected"].astype(bool)]
-        ndcg_axes.scatter(
-            chosen["epoch"],
-            chosen["val_ndcg@10"],
-            s=120,
-            facecolors="none",
-            edgecolors=line.get_color(),
-            zorder=3,
-        )
-    # NCF models minimise BCE (+ L2), sequence models a (sampled) softmax
-    # cross-entropy: the values are not comparable across families, hence the
-    # log scale (both visible) and the title.
-    loss_axes.set(
-        title="Training loss (each model's own objective)",
-        xlabel="epoch",
-        ylabel="loss (log scale)",
-        yscale="log",
-    )
-    ndcg_axes.set(
-        title="Validation NDCG@10 (circle: kept epoch)",
-        xlabel="epoch (0 = before training; full ranking, train items removed)",
-        ylabel="NDCG@10",
-    )
-    for axes in (loss_axes, ndcg_axes):
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.grid(alpha=0.3)
-        axes.legend()
-    return figure
+    return learning_curves_figure(histories)
 
 
 def plot_model_comparison(ranking_metrics: dict[str, dict[str, Any]]) -> Figure:
@@ -553,25 +480,9 @@ def plot_model_comparison(ranking_metrics: dict[str, dict[str, Any]]) -> Figure:
         ranking_metrics: The combined report.
 
     Returns:
-        Two panels of grouped bars (full ranking; 1 + 99 sampled), one group
-        per metric and one bar per model.
+        :func:`ncf_recommender.plots.model_comparison_figure` of it.
     """
-    figure, panels = _figure(2)
-    names = list(ranking_metrics)
-    width = 0.8 / max(len(names), 1)
-    for axes, (scope, metrics) in zip(panels, COMPARISON_METRICS.items(), strict=True):
-        positions = np.arange(len(metrics))
-        for index, name in enumerate(names):
-            block = ranking_metrics[name].get(scope, {})
-            values = [float(block.get(metric, np.nan)) for metric in metrics]
-            bars = axes.bar(positions + index * width, values, width, label=name)
-            axes.bar_label(bars, fmt="%.3f", fontsize=7, rotation=90, padding=2)
-        axes.set_xticks(positions + width * (len(names) - 1) / 2, metrics)
-        axes.set(title=f"Test, {scope} ranking", ylabel="value")
-        axes.margins(y=0.15)
-        axes.grid(axis="y", alpha=0.3)
-    panels[0].legend()
-    return figure
+    return model_comparison_figure(ranking_metrics)
 
 
 def describe_model(

@@ -1,27 +1,28 @@
 """Wiring of the ``modelling`` pipeline.
 
-A train → evaluate template is instantiated per Keras model type with
-``namespace=<model>``: the shared inputs and the shared parameter groups keep
-their names, ``params:model`` and ``params:training_overrides`` resolve to
+A train → evaluate template is instantiated per registered model
+(:data:`ncf_recommender.models.registry.MODELS`) with ``namespace=<model>``:
+the shared inputs and the family's shared parameter group keep their names,
+``params:model`` and ``params:training_overrides`` resolve to
 ``<model>.model`` and ``<model>.training_overrides``, and the outputs are
 renamed to the catalog's ``<model>_model``, ``<model>_training_history`` and
-``<model>_metrics``. There are two templates with the same node names and
-outputs: the NCF family (GMF, MLP-NCF, NeuMF; shared group ``training``) and
-the next-item sequence models (SASRec, GRU4Rec; shared group
-``sequence_training``). NeuMF additionally reads ``gmf_model`` and
-``mlp_model`` for its pretraining. The baselines are evaluated in the same
-run and every entry is combined into one ``ranking_metrics`` report with its
-plots.
+``<model>_metrics``. The family picks the training and evaluation nodes and
+the shared group: ``training`` for the NCF family (which also reads
+``feature_engineering``'s ``negative_sampler``), ``sequence_training`` for the
+next-item models. A model that starts from others (NeuMF) also reads their
+``<name>_model``. The baselines are evaluated in the same run and every entry
+is combined into one ``ranking_metrics`` report with its plots.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
+from ncf_recommender.models.registry import FAMILY_PARAMETERS, Family
+from ncf_recommender.models.registry import MODELS as REGISTRY
 from ncf_recommender.pipelines.modelling.nodes import (
-    PRETRAINED_FROM,
     combine_ranking_metrics,
     describe_model,
     evaluate_als,
@@ -35,7 +36,7 @@ from ncf_recommender.pipelines.modelling.selection import (
     BASELINES,
     MODELS,
     NCF_MODELS,  # noqa: F401 (re-exported: modelling.NCF_MODELS)
-    SEQUENCE_MODELS,
+    SEQUENCE_MODELS,  # noqa: F401 (re-exported: modelling.SEQUENCE_MODELS)
     selected_models,
 )
 from ncf_recommender.pipelines.modelling.sequence_nodes import (
@@ -43,19 +44,12 @@ from ncf_recommender.pipelines.modelling.sequence_nodes import (
     train_sequence_model,
 )
 
-#: Extra inputs of a model's training node: its pretrained models.
-PRETRAINED_INPUTS: Mapping[str, Mapping[str, str]] = {
-    "neumf": {f"pretrained_{name}": f"{name}_model" for name in PRETRAINED_FROM},
-}
 _SPLITS = ["train_interactions", "val_interactions", "test_interactions"]
 _SHARED_INPUTS = {*_SPLITS, "test_candidates", "user_mapping", "item_mapping"}
-_SHARED_PARAMS = {
-    "params:training": "params:training",
-    "params:evaluation": "params:evaluation",
-}
-_SHARED_SEQUENCE_PARAMS = {
-    "params:sequence_training": "params:sequence_training",
-    "params:evaluation": "params:evaluation",
+#: Each family's training and evaluation nodes, and its extra shared inputs.
+_FAMILY_NODES: dict[Family, tuple[Callable, Callable, tuple[str, ...]]] = {
+    "ncf": (train_ncf_model, evaluate_ncf_model, ("negative_sampler",)),
+    "sequence": (train_sequence_model, evaluate_sequence_model, ()),
 }
 _EVALUATION_INPUTS = [
     "model",
@@ -68,30 +62,48 @@ _EVALUATION_INPUTS = [
 ]
 
 
-def model_template(pretrained_inputs: Mapping[str, str] | None = None) -> Pipeline:
-    """The train → evaluate template shared by every Keras model type.
+def pretrained_inputs(name: str) -> dict[str, str]:
+    """Extra inputs of a model's training node: the models it starts from.
 
     Args:
-        pretrained_inputs: Extra keyword inputs of the training node (e.g.
+        name: A registered model.
+
+    Returns:
+        ``{"pretrained_<source>": "<source>_model"}``.
+    """
+    return {f"pretrained_{s}": f"{s}_model" for s in REGISTRY[name].pretrained_from}
+
+
+def model_template(
+    family: Family, pretrained: dict[str, str] | None = None
+) -> Pipeline:
+    """The un-namespaced train → describe → evaluate template of a family.
+
+    Args:
+        family: ``ncf`` or ``sequence``.
+        pretrained: Extra keyword inputs of the training node (e.g.
             ``{"pretrained_gmf": "gmf_model"}``).
 
     Returns:
-        The un-namespaced template.
+        The template.
     """
+    train, evaluate, extra_inputs = _FAMILY_NODES[family]
+    group = FAMILY_PARAMETERS[family]
     train_inputs = {
         "train_interactions": "train_interactions",
         "val_interactions": "val_interactions",
         "user_mapping": "user_mapping",
         "item_mapping": "item_mapping",
+        **{name: name for name in extra_inputs},
         "model": "params:model",
-        "training": "params:training",
+        group: f"params:{group}",
         "training_overrides": "params:training_overrides",
-        **(pretrained_inputs or {}),
+        **(pretrained or {}),
     }
     return Pipeline(
         [
             Node(
-                train_ncf_model,
+                train,
                 inputs=train_inputs,
                 outputs=["model", "training_history", "training_summary"],
                 name="train_model",
@@ -103,48 +115,7 @@ def model_template(pretrained_inputs: Mapping[str, str] | None = None) -> Pipeli
                 name="describe_model",
             ),
             Node(
-                evaluate_ncf_model,
-                inputs=_EVALUATION_INPUTS,
-                outputs="metrics",
-                name="evaluate_model",
-            ),
-        ]
-    )
-
-
-def sequence_template() -> Pipeline:
-    """The train → evaluate template shared by the next-item sequence models.
-
-    Same node names, inputs and outputs as :func:`model_template`, except the
-    shared training group, ``params:sequence_training``.
-
-    Returns:
-        The un-namespaced template.
-    """
-    return Pipeline(
-        [
-            Node(
-                train_sequence_model,
-                inputs={
-                    "train_interactions": "train_interactions",
-                    "val_interactions": "val_interactions",
-                    "user_mapping": "user_mapping",
-                    "item_mapping": "item_mapping",
-                    "model": "params:model",
-                    "sequence_training": "params:sequence_training",
-                    "training_overrides": "params:training_overrides",
-                },
-                outputs=["model", "training_history", "training_summary"],
-                name="train_model",
-            ),
-            Node(
-                describe_model,
-                inputs=["model", "user_mapping", "item_mapping"],
-                outputs="model_info",
-                name="describe_model",
-            ),
-            Node(
-                evaluate_sequence_model,
+                evaluate,
                 inputs=_EVALUATION_INPUTS,
                 outputs="metrics",
                 name="evaluate_model",
@@ -154,28 +125,29 @@ def sequence_template() -> Pipeline:
 
 
 def model_pipeline(name: str) -> Pipeline:
-    """The template instantiated for one model type.
+    """The template instantiated for one registered model.
 
     Args:
-        name: Model name: namespace, parameter group, tag and dataset prefix;
-            a name in :data:`SEQUENCE_MODELS` gets :func:`sequence_template`.
+        name: Model name: namespace, parameter group, tag and dataset prefix.
 
     Returns:
         The namespaced pipeline, tagged with ``name``.
     """
-    pretrained = PRETRAINED_INPUTS.get(name, {})
-    sequence = name in SEQUENCE_MODELS
+    entry = REGISTRY[name]
+    pretrained = pretrained_inputs(name)
+    extra = _FAMILY_NODES[entry.family][2]
+    group = f"params:{entry.parameter_group}"
     return pipeline(
-        sequence_template() if sequence else model_template(pretrained),
+        model_template(entry.family, pretrained),
         namespace=name,
-        inputs=_SHARED_INPUTS | set(pretrained.values()),
+        inputs=_SHARED_INPUTS | set(extra) | set(pretrained.values()),
         outputs={
             "model": f"{name}_model",
             "training_history": f"{name}_training_history",
             "metrics": f"{name}_metrics",
             "model_info": f"{name}_model_info",
         },
-        parameters=_SHARED_SEQUENCE_PARAMS if sequence else _SHARED_PARAMS,
+        parameters={group: group, "params:evaluation": "params:evaluation"},
         tags=name,
     )
 

@@ -17,14 +17,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ncf_recommender.models.registry import BASELINES, model_names
+
 #: The NCF family (user-item models; shared parameter group ``training``).
-NCF_MODELS: tuple[str, ...] = ("gmf", "mlp", "neumf")
+NCF_MODELS: tuple[str, ...] = model_names("ncf")
 #: Next-item sequence models (shared parameter group ``sequence_training``).
-SEQUENCE_MODELS: tuple[str, ...] = ("sasrec", "gru")
-#: Every Keras model, in dependency order.
-MODELS: tuple[str, ...] = NCF_MODELS + SEQUENCE_MODELS
-#: Baselines evaluated in every run (``ranking_metrics`` keys).
-BASELINES: tuple[str, ...] = ("most_popular", "als")
+SEQUENCE_MODELS: tuple[str, ...] = model_names("sequence")
+#: Every Keras model, in dependency order (the registry's).
+MODELS: tuple[str, ...] = model_names()
 
 _selection: tuple[str, ...] | None = None
 

@@ -1,6 +1,6 @@
 """Nodes of the ``modelling`` pipeline for the next-item sequence models.
 
-Thin adapters over :mod:`ncf_recommender.sequence_training` (training) and
+Thin adapters over :mod:`ncf_recommender.training.sequence` (training) and
 :mod:`ncf_recommender.models.sequences` (histories, scorer), shaped like the
 NCF nodes so both families share ``ranking_metrics``, the plots and the
 catalog's conventions.
@@ -11,24 +11,23 @@ validation (early stopping) a user's history is their train items; at test it
 is train + the validation item, which happened before the test item. The
 models are never trained on validation.
 
-Importing this module imports :mod:`ncf_recommender.models.sasrec` and
-:mod:`ncf_recommender.models.gru4rec`, which register their custom layers for
-Keras serialisation: any Kedro run that loads the project's pipelines can
-therefore load ``sasrec_model`` and ``gru_model`` with ``safe_mode: true``.
+Importing this module imports :mod:`ncf_recommender.models.layers`, which
+registers the custom layers for Keras serialisation: any Kedro run that loads
+the project's pipelines can therefore load ``sasrec_model`` and ``gru_model``
+with ``safe_mode: true``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import keras
 import pandas as pd
 
+import ncf_recommender.models.layers  # noqa: F401 (registers the custom layers)
 from ncf_recommender.evaluation import table_indices
-from ncf_recommender.models.gru4rec import build_gru4rec
-from ncf_recommender.models.sasrec import build_sasrec
+from ncf_recommender.models.registry import build_model
 from ncf_recommender.models.sequences import (
     SequenceScorer,
     build_histories,
@@ -39,21 +38,16 @@ from ncf_recommender.pipelines.modelling.nodes import (
     _sizes,
     _typed,
     _with_training,
+    training_outputs,
 )
 from ncf_recommender.pipelines.modelling.params import (
     EvaluationParams,
-    GRU4RecParams,
-    SASRecParams,
     SequenceModelParams,
     SequenceTrainingOverrides,
-    SequenceTrainingSettings,
+    SequenceTrainingParams,
 )
-from ncf_recommender.sequence_training import (
-    sequence_validation,
-)
-from ncf_recommender.sequence_training import (
-    train_sequence_model as fit_sequence_model,
-)
+from ncf_recommender.training.loop import seed_everything
+from ncf_recommender.training.sequence import sequence_validation, train_sequence
 
 logger = logging.getLogger(__name__)
 
@@ -70,54 +64,13 @@ BINARY_NOTE = (
 )
 
 
-def _build(spec: SASRecParams | GRU4RecParams, n_items: int, seed: int) -> keras.Model:
-    """The next-item model an architecture spec describes, seeded."""
-    if isinstance(spec, SASRecParams):
-        return build_sasrec(
-            n_items,
-            spec.max_len,
-            spec.dim,
-            spec.heads,
-            spec.blocks,
-            dropout=spec.dropout,
-            ffn_dim=spec.ffn_dim,
-            l2=spec.l2,
-            seed=seed,
-        )
-    return build_gru4rec(
-        n_items,
-        spec.max_len,
-        spec.dim,
-        spec.hidden,
-        spec.layers,
-        dropout=spec.dropout,
-        l2=spec.l2,
-        seed=seed,
-    )
-
-
-def _summary(history: pd.DataFrame, total_seconds: float) -> dict[str, Any]:
-    """The NCF summary's keys from a sequence training history."""
-    best = history.loc[history["selected"]].iloc[0]
-    return {
-        "best_epoch": int(best["epoch"]),
-        "epochs_run": int(history["epoch"].max()),
-        "val_ndcg@10": float(best["val_ndcg@10"]),
-        "val_hr@10": float(best["val_hr@10"]),
-        "train_seconds": float(total_seconds),
-        "seconds_to_best": float(best["elapsed_seconds"]),
-        "stopped_at_cap": bool(history.attrs.get("stopped_at_cap", False)),
-        "stop_reason": str(history.attrs.get("stop_reason", "epochs")),
-    }
-
-
 def train_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)
     train_interactions: pd.DataFrame,
     val_interactions: pd.DataFrame,
     user_mapping: pd.DataFrame,
     item_mapping: pd.DataFrame,
     model: SequenceModelParams,
-    sequence_training: SequenceTrainingSettings,
+    sequence_training: SequenceTrainingParams,
     training_overrides: SequenceTrainingOverrides,
 ) -> tuple[keras.Model, pd.DataFrame, dict[str, Any]]:
     """Build and train one next-item model with early stopping on validation.
@@ -145,14 +98,15 @@ def train_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)
         epoch's validation).
     """
     spec = _typed(model, SequenceModelParams).root
-    params = _typed(sequence_training, SequenceTrainingSettings).with_overrides(
-        _typed(training_overrides, SequenceTrainingOverrides)
+    params = _typed(sequence_training, SequenceTrainingParams).with_overrides(
+        training_overrides
     )
     n_users, n_items = _sizes(user_mapping, item_mapping)
     train_histories, validation = sequence_validation(
         train_interactions, val_interactions, n_users, n_items
     )
-    network = _build(spec, n_items, params.seed)
+    seed_everything(params.seed)
+    network = build_model(spec, n_users=n_users, n_items=n_items)
     logger.info(
         "Training %s (%d parameters) on %d interactions, %d users, %d items",
         network.name,
@@ -161,9 +115,8 @@ def train_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)
         n_users,
         n_items,
     )
-    start = time.perf_counter()
-    network, history = fit_sequence_model(network, train_histories, validation, params)
-    return network, history, _summary(history, time.perf_counter() - start)
+    result = train_sequence(network, train_histories, validation, params)
+    return training_outputs(result, spec)
 
 
 def evaluate_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)

@@ -6,10 +6,11 @@ from typing import Any
 
 import pandas as pd
 
-# Registers the sequence models' custom layers, so the catalog can load
-# ``sasrec_model`` and ``gru_model`` (``.keras``, safe mode) before the node runs.
+# Importing ncf_recommender.models.layers registers the sequence models' custom
+# layers, so the catalog can load ``sasrec_model`` and ``gru_model`` (``.keras``,
+# safe mode) before the node runs.
+import ncf_recommender.models.layers  # noqa: F401
 from ncf_recommender.lineage import check_lineage
-from ncf_recommender.models import gru4rec, sasrec  # noqa: F401
 from ncf_recommender.serving.recommender import (
     RecommendationSettings,
     batch_recommendations,

@@ -1,6 +1,6 @@
 """``spark``: the whole run with the data steps on Spark, the rest on pandas / Keras.
 
-``spark_data_processing`` writes the catalogued tables; training examples,
+``spark_data_processing`` writes the catalogued tables; the negative sampler,
 modelling, recommendation and reporting read them back as parquet (the
 ``<table>@pandas`` handover). Empty when pyspark is not installed.
 """
@@ -26,7 +26,9 @@ def create_pipeline(**kwargs) -> Pipeline:
     from ncf_recommender.spark.pipeline import create_full_pipeline  # noqa: PLC0415
 
     downstream = (
-        feature_engineering.create_pipeline().only_nodes("sample_training_examples")
+        feature_engineering.create_pipeline().only_nodes(
+            "build_negative_sampler", "sample_training_examples"
+        )
         + modelling.create_pipeline()
         + recommendation.create_pipeline()
         + reporting.create_pipeline()
