@@ -9,11 +9,19 @@ on what is left, and ranks every test user's held-out item among all items.
 Printed per seed and as the mean over seeds: full-ranking HR@10 and NDCG@10 (with
 its standard error) of the warm and of the cold test users, for:
 
-- ``most_popular`` and ``als``: id-only models (they know nothing of new items);
-- ``category_popularity`` and ``content_knn``: the metadata baselines.
+- ``most_popular``, ``als`` and ``sasrec``: id-only models (they know nothing
+  of new items);
+- ``category_popularity`` and ``content_knn``: the metadata baselines;
+- ``content_sasrec``: SASRec whose item table is id embedding + content tower,
+  trained with id-embedding dropout (:mod:`ncf_recommender.models.content`).
+
+The two SASRecs train with the environment's ``sequence_training`` and
+``sasrec.model`` parameters (early stopping on the validation users, whose
+validation items are never new items).
 
 Run: ``.venv/bin/python benchmarks/bench_cold_start.py --env amazon-grocery
-[--seeds 0 1 2] [--share 0.1] [--record benchmarks/results/cold_start_<env>.json]``.
+[--seeds 0 1 2] [--share 0.1] [--id-dropout 0.5] [--models ...]
+[--record benchmarks/results/cold_start_<env>.json]``.
 """
 
 from __future__ import annotations
@@ -43,11 +51,26 @@ from ncf_recommender.models.baselines import (  # noqa: E402
     MostPopularScorer,
     fit_als,
 )
+from ncf_recommender.config import EnvironmentConfigLoader  # noqa: E402
+from ncf_recommender.models.content import build_content_sasrec  # noqa: E402
+from ncf_recommender.models.sasrec import build_sasrec  # noqa: E402
+from ncf_recommender.models.sequences import (  # noqa: E402
+    SequenceScorer,
+    extend_histories,
+)
+from ncf_recommender.models.specs import SASRecParams  # noqa: E402
+from ncf_recommender.training.loop import seed_everything  # noqa: E402
+from ncf_recommender.training.params import SequenceTrainingParams  # noqa: E402
+from ncf_recommender.training.sequence import (  # noqa: E402
+    sequence_validation,
+    train_sequence,
+)
 from ncf_recommender.models.content_baselines import (  # noqa: E402
     CategoryPopularityScorer,
     ContentKNNScorer,
     feature_matrix,
     history_matrix,
+    own_id_rows,
 )
 
 
@@ -67,6 +90,7 @@ def _load(env: str) -> dict:
     )
     return {
         **frames,
+        "own_id_rows": own_id_rows(features, vocabulary),
         "n_items": len(mapping),
         "n_users": len(users),
         "metadata": metadata,
@@ -85,8 +109,56 @@ def _categories(metadata: pd.DataFrame, n_items: int) -> np.ndarray:
     return out
 
 
-def run_seed(data: dict, seed: int, share: float) -> dict[str, dict]:
-    """Every baseline's warm and cold metrics for one seed."""
+def _parameters(env: str) -> dict:
+    conf = EnvironmentConfigLoader(
+        conf_source=str(ROOT / "conf"),
+        env=None if env == "default" else env,
+        base_env="base",
+        default_run_env="local",
+    )
+    return conf["parameters"]
+
+
+def _sequence_scorer(
+    data: dict, split, seed: int, *, content: bool, id_dropout: float
+) -> SequenceScorer:
+    """Train SASRec (or its content-aware variant) on the cold split."""
+    n_users, n_items = data["n_users"], data["n_items"]
+    params = data["parameters"]
+    training = SequenceTrainingParams(**{**params["sequence_training"], "seed": seed})
+    spec = SASRecParams(**params["sasrec"]["model"])
+    histories, validation = sequence_validation(
+        split.train, split.val, n_users, n_items
+    )
+    seed_everything(seed)
+    shape = {
+        "max_len": spec.max_len,
+        "dim": spec.dim,
+        "heads": spec.heads,
+        "blocks": spec.blocks,
+        "dropout": spec.dropout,
+        "ffn_dim": spec.ffn_dim,
+        "l2": spec.l2,
+    }
+    if content:
+        warm = np.bincount(split.train[ITEM_IDX], minlength=n_items) > 0
+        features = feature_matrix(
+            data["features"], n_items, data["n_features"], drop=data["own_id_rows"]
+        )
+        model = build_content_sasrec(features, warm, id_dropout=id_dropout, **shape)
+    else:
+        model = build_sasrec(n_items, **shape)
+    result = train_sequence(model, histories, validation, training)
+    test_histories = extend_histories(
+        histories, split.val[USER_IDX].to_numpy(), split.val[ITEM_IDX].to_numpy()
+    )
+    return SequenceScorer(result.model, test_histories)
+
+
+def run_seed(  # noqa: PLR0913
+    data: dict, seed: int, share: float, models: list[str], id_dropout: float
+) -> dict[str, dict]:
+    """Every model's warm and cold metrics for one seed."""
     split = hold_out_new_items(
         data["train"],
         data["val"],
@@ -121,9 +193,16 @@ def run_seed(data: dict, seed: int, share: float) -> dict[str, dict]:
         "content_knn": lambda: ContentKNNScorer(
             history, feature_matrix(data["features"], n_items, data["n_features"])
         ),
+        "sasrec": lambda: _sequence_scorer(
+            data, split, seed, content=False, id_dropout=0.0
+        ),
+        "content_sasrec": lambda: _sequence_scorer(
+            data, split, seed, content=True, id_dropout=id_dropout
+        ),
     }
     out = {}
-    for name, build in scorers.items():
+    for name in models:
+        build = scorers[name]
         start = time.perf_counter()
         scorer = build()
         g, t = full_rank_counts(
@@ -167,12 +246,26 @@ def main() -> None:
     parser.add_argument("--env", default="default")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--share", type=float, default=0.1)
+    parser.add_argument("--id-dropout", type=float, default=0.5)
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=[
+            "most_popular",
+            "als",
+            "category_popularity",
+            "content_knn",
+            "sasrec",
+            "content_sasrec",
+        ],
+    )
     parser.add_argument("--record", type=Path)
     args = parser.parse_args()
     data = _load(args.env)
+    data["parameters"] = _parameters(args.env)
     runs = {}
     for seed in args.seeds:
-        runs[seed] = run_seed(data, seed, args.share)
+        runs[seed] = run_seed(data, seed, args.share, args.models, args.id_dropout)
         print(f"\n## {args.env}, seed {seed}: {runs[seed]['groups']}")
         print(_table(runs[seed]))
     names = [name for name in runs[args.seeds[0]] if name != "groups"]
@@ -194,6 +287,7 @@ def main() -> None:
                 {
                     "env": args.env,
                     "share": args.share,
+                    "id_dropout": args.id_dropout,
                     "seeds": args.seeds,
                     "command": " ".join(sys.argv),
                     "runs": {str(s): r for s, r in runs.items()},

@@ -28,7 +28,10 @@ _USER_WEIGHT, _CATEGORY_WEIGHT = 1e6, 1e3
 
 
 def feature_matrix(
-    item_features: pd.DataFrame, n_items: int, n_features: int
+    item_features: pd.DataFrame,
+    n_items: int,
+    n_features: int,
+    drop: np.ndarray | None = None,
 ) -> sp.csr_matrix:
     """Item features of the modelled items as a row-normalised sparse matrix.
 
@@ -37,12 +40,16 @@ def feature_matrix(
             interactions, which are skipped), ``feature_idx``, ``weight``.
         n_items: Catalogue size.
         n_features: Vocabulary size.
+        drop: Optional boolean mask of rows to leave out (see :func:`own_id_rows`).
 
     Returns:
         ``(n_items, n_features)`` CSR with unit-norm rows (an item without
         features keeps an empty row).
     """
-    rows = item_features[item_features[ITEM_IDX].notna()]
+    keep = item_features[ITEM_IDX].notna().to_numpy().copy()
+    if drop is not None:
+        keep &= ~np.asarray(drop, dtype=bool)
+    rows = item_features[keep]
     matrix = sp.csr_matrix(
         (
             rows["weight"].to_numpy(dtype=np.float32),
@@ -55,6 +62,26 @@ def feature_matrix(
     )
     matrix.sum_duplicates()
     return normalize(matrix, norm="l2", axis=1, copy=False).astype(np.float32)
+
+
+def own_id_rows(item_features: pd.DataFrame, vocabulary: pd.DataFrame) -> np.ndarray:
+    """Which feature rows are an item's own ``related=<its id>`` feature.
+
+    That feature links an item to the items listing it (content k-NN needs it),
+    but inside a learned content tower it is a second id embedding: it would
+    let the tower memorise warm items and leave new ones behind.
+
+    Args:
+        item_features: Long rows with ``item_id`` and ``feature_idx``.
+        vocabulary: ``feature_idx`` ↔ ``feature``.
+
+    Returns:
+        A boolean mask over the rows of ``item_features``.
+    """
+    names = vocabulary.set_index("feature_idx")["feature"]
+    features = item_features["feature_idx"].map(names).to_numpy(dtype=object)
+    own = ("related=" + item_features["item_id"].astype(str)).to_numpy(dtype=object)
+    return features == own
 
 
 def history_matrix(train: pd.DataFrame, n_users: int, n_items: int) -> sp.csr_matrix:
