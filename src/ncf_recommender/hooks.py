@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 SOURCE_DATASET = "source_ratings"
 SPARK_SOURCE_DATASET = "spark_source_ratings"
+METADATA_SOURCE_DATASET = "source_item_metadata"
 
 
 class MissingSourceError(FileNotFoundError):
@@ -34,10 +35,10 @@ class SourceFileHooks:
     ) -> None:
         """Raise :class:`MissingSourceError` if a source the run reads is absent.
 
-        The source is ``source_ratings``, or ``spark_source_ratings`` for the
-        Spark pipelines.
+        The sources are ``source_ratings``, ``spark_source_ratings`` for the
+        Spark pipelines, and ``source_item_metadata`` for ``item_metadata``.
         """
-        for name in (SOURCE_DATASET, SPARK_SOURCE_DATASET):
+        for name in (SOURCE_DATASET, SPARK_SOURCE_DATASET, METADATA_SOURCE_DATASET):
             if name in pipeline.inputs() and name in catalog:
                 _check_source(name, run_params, catalog)
 

@@ -8,9 +8,10 @@ from kedro.pipeline import Pipeline
 #: Pipelines that run the data steps on Spark: they produce the same datasets as
 #: ``data_processing``, so they are run on their own, never inside ``__default__``.
 SPARK_PIPELINES = ("spark", "spark_data_processing")
-#: Pipelines run only on request, never inside ``__default__``: the Spark ones
-#: and ``tuning`` (hyper-parameter studies).
-ON_REQUEST_PIPELINES = (*SPARK_PIPELINES, "tuning")
+#: Pipelines run only on request, never inside ``__default__``: the Spark ones,
+#: ``tuning`` (hyper-parameter studies) and ``item_metadata`` (product metadata
+#: to item features, until a model of ``__default__`` reads them).
+ON_REQUEST_PIPELINES = (*SPARK_PIPELINES, "tuning", "item_metadata")
 
 
 def register_pipelines() -> dict[str, Pipeline]:

@@ -657,3 +657,10 @@ def _arrow_type(value: Any) -> pa.DataType:
     if isinstance(value, float):
         return pa.float64()
     return pa.string()
+
+
+#: Shared with the metadata readers (:mod:`ncf_recommender.metadata.readers`):
+#: the same gzip handling, truncation rule and report examples.
+open_stream = _open_stream
+compression_of = _compression
+example_entry = _example

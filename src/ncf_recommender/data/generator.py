@@ -58,6 +58,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -556,8 +557,12 @@ def _assemble(
     user: np.ndarray,
     item: np.ndarray,
     day: np.ndarray,
-) -> pd.DataFrame:
-    """Stars, ids, and the real file's row order (by item id, then day)."""
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Stars, ids, and the real file's row order (by item id, then day).
+
+    Returns:
+        The ratings frame, and the id of every catalogue item (by item index).
+    """
     n_users, n_items = int(user.max()) + 1, len(cat.category)
     user_chars, user_len = _reviewer_chars(rng, n_users)
     item_chars = _asin_chars(rng, n_items)
@@ -579,7 +584,7 @@ def _assemble(
     item = by_rank[key >> (day_bits + user_bits)]
     day = FIRST_DAY + ((key >> user_bits) & ((1 << day_bits) - 1))
     user = untie[key & ((1 << user_bits) - 1)]
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "user": _string_column(_take_rows(user_chars, user), user_len[user]),
             "item": _string_column(
@@ -589,6 +594,8 @@ def _assemble(
             "timestamp": day * SECONDS_PER_DAY,
         }
     )
+    item_ids = item_chars[:, :10].copy().view("S10").ravel().astype(str)
+    return frame, item_ids
 
 
 def _check_args(
@@ -694,10 +701,80 @@ def generate_ratings(
     user = _row_users(offsets)
     day = _days(rng, counts, kind, offsets)
 
-    frame = _assemble(rng, cat, user, items, day)
+    frame, item_ids = _assemble(rng, cat, user, items, day)
+    _remember_catalogue(
+        (n_ratings, n_users, n_items, seed, chain_prob, interest_prob),
+        ItemCatalogue(
+            item_ids=item_ids,
+            category=cat.category.copy(),
+            rank=np.arange(n_items) - cat.cat_lo[cat.category],
+            complements=cat.complements.copy(),
+        ),
+    )
     frame, counts_by_kind = inject_dirt(frame, dirt, seed)
     frame.attrs["dirt_counts"] = counts_by_kind
     return frame
+
+
+class ItemCatalogue(NamedTuple):
+    """The generated catalogue, for the item metadata of the same generation.
+
+    Attributes:
+        item_ids: ``(n_items,)`` the id of each item, as in the ratings.
+        category: ``(n_items,)`` index into :data:`CATEGORY_NAMES`.
+        rank: ``(n_items,)`` popularity rank inside its category (0: the head).
+        complements: ``(n_items, 4)`` items bought next (purchase chains).
+    """
+
+    item_ids: np.ndarray
+    category: np.ndarray
+    rank: np.ndarray
+    complements: np.ndarray
+
+
+#: The catalogue of the latest generation, keyed by its arguments: the metadata
+#: of the ratings just generated needs no second generation.
+_LATEST_CATALOGUE: dict[tuple, ItemCatalogue] = {}
+
+
+def _remember_catalogue(key: tuple, catalogue: ItemCatalogue) -> None:
+    _LATEST_CATALOGUE.clear()
+    _LATEST_CATALOGUE[key] = catalogue
+
+
+def generate_item_catalogue(
+    n_ratings: int = DEFAULT_N_RATINGS,
+    n_users: int | None = None,
+    n_items: int | None = None,
+    seed: int = 42,
+    *,
+    chain_prob: float = 0.4,
+    interest_prob: float = 0.45,
+) -> ItemCatalogue:
+    """The item catalogue of ``generate_ratings`` with the same arguments.
+
+    Reuses the latest generation when its arguments match; otherwise generates
+    (the item ids are drawn after the ratings, so they need the whole draw).
+
+    Returns:
+        An :class:`ItemCatalogue`.
+    """
+    ratio = n_ratings / ELECTRONICS_2014["n_ratings"]
+    if n_users is None:
+        n_users = max(1, round(ratio * ELECTRONICS_2014["n_users"]))
+    if n_items is None:
+        n_items = max(2 * len(_CATEGORIES), round(ratio * ELECTRONICS_2014["n_items"]))
+    key = (n_ratings, n_users, n_items, seed, chain_prob, interest_prob)
+    if key not in _LATEST_CATALOGUE:
+        generate_ratings(
+            n_ratings,
+            n_users,
+            n_items,
+            seed,
+            chain_prob=chain_prob,
+            interest_prob=interest_prob,
+        )
+    return _LATEST_CATALOGUE[key]
 
 
 #: Kinds of injected defects, in the order they are allocated.

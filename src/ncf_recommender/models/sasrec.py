@@ -48,6 +48,7 @@ def build_sasrec(
     l2: float = 0.0,
     seed: int | None = None,
     name: str = "sasrec",
+    items: keras.layers.Layer | None = None,
 ) -> keras.Model:
     """Build a SASRec-style next-item model.
 
@@ -63,6 +64,10 @@ def build_sasrec(
         l2: L2 penalty on the item embedding table.
         seed: If given, seeds Keras (weights and dropout) before building.
         name: Model name.
+        items: The tied item table to use instead of a
+            :class:`~ncf_recommender.models.layers.TiedItemEmbedding` (e.g. a
+            :class:`~ncf_recommender.models.content.ContentItemEmbedding`); it
+            must be named ``item_embedding``.
 
     Returns:
         A ``keras.Model`` mapping ``(B, max_len)`` int ids to ``(B, n_items)``
@@ -78,12 +83,13 @@ def build_sasrec(
         keras.utils.set_random_seed(seed)
     ffn_dim = dim if ffn_dim is None else ffn_dim
     history = keras.Input(shape=(max_len,), dtype="int32", name="history")
-    items = TiedItemEmbedding(
-        n_items,
-        dim,
-        embeddings_regularizer=keras.regularizers.L2(l2) if l2 else None,
-        name=ITEM_EMBEDDING,
-    )
+    if items is None:
+        items = TiedItemEmbedding(
+            n_items,
+            dim,
+            embeddings_regularizer=keras.regularizers.L2(l2) if l2 else None,
+            name=ITEM_EMBEDDING,
+        )
     x = items(history)
     x = keras.layers.Rescaling(dim**0.5, name="embedding_scale")(x)
     x = PositionEmbedding(max_len, name="position_embedding")(x)

@@ -1,0 +1,302 @@
+"""The cold-item protocol on a processed environment: warm and cold metrics per baseline.
+
+Reads what ``kedro run --env <env> --pipeline data_processing`` and
+``--pipeline item_metadata`` wrote under ``data/<env>/`` (the splits, the item
+mapping, ``item_metadata`` and ``item_features``), holds out a seeded 10 % of
+items as new (:mod:`ncf_recommender.evaluation.cold_start`), fits each baseline
+on what is left, and ranks every test user's held-out item among all items.
+
+Printed per seed and as the mean over seeds: full-ranking HR@10 and NDCG@10 (with
+its standard error) of the warm and of the cold test users, for:
+
+- ``most_popular``, ``als`` and ``sasrec``: id-only models (they know nothing
+  of new items);
+- ``category_popularity`` and ``content_knn``: the metadata baselines;
+- ``content_sasrec``: SASRec whose item table is id embedding + content tower,
+  trained with id-embedding dropout (:mod:`ncf_recommender.models.content`).
+
+The two SASRecs train with the environment's ``sequence_training`` and
+``sasrec.model`` parameters (early stopping on the validation users, whose
+validation items are never new items).
+
+Run: ``.venv/bin/python benchmarks/bench_cold_start.py --env amazon-grocery
+[--seeds 0 1 2] [--share 0.1] [--id-dropout 0.5] [--models ...]
+[--record benchmarks/results/cold_start_<env>.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from ncf_recommender.constants import ITEM_IDX, USER_IDX  # noqa: E402
+from ncf_recommender.evaluation.cold_start import (  # noqa: E402
+    cold_mask,
+    hold_out_new_items,
+    metrics_by_group,
+)
+from ncf_recommender.evaluation.ranking import full_rank_counts  # noqa: E402
+from ncf_recommender.models.baselines import (  # noqa: E402
+    DotProductScorer,
+    MostPopularScorer,
+    fit_als,
+)
+from ncf_recommender.config import EnvironmentConfigLoader  # noqa: E402
+from ncf_recommender.models.content import build_content_sasrec  # noqa: E402
+from ncf_recommender.models.sasrec import build_sasrec  # noqa: E402
+from ncf_recommender.models.sequences import (  # noqa: E402
+    SequenceScorer,
+    extend_histories,
+)
+from ncf_recommender.models.specs import SASRecParams  # noqa: E402
+from ncf_recommender.training.loop import seed_everything  # noqa: E402
+from ncf_recommender.training.params import SequenceTrainingParams  # noqa: E402
+from ncf_recommender.training.sequence import (  # noqa: E402
+    sequence_validation,
+    train_sequence,
+)
+from ncf_recommender.models.content_baselines import (  # noqa: E402
+    CategoryPopularityScorer,
+    ContentKNNScorer,
+    feature_matrix,
+    history_matrix,
+    own_id_rows,
+)
+
+
+def _load(env: str) -> dict:
+    data = ROOT / "data" / env
+    model_input = data / "05_model_input"
+    frames = {
+        split: pd.read_parquet(model_input / f"{split}_interactions.parquet")
+        for split in ("train", "val", "test")
+    }
+    mapping = pd.read_parquet(data / "03_primary" / "item_mapping.parquet")
+    users = pd.read_parquet(data / "03_primary" / "user_mapping.parquet")
+    metadata = pd.read_parquet(data / "02_intermediate" / "item_metadata.parquet")
+    features = pd.read_parquet(data / "04_feature" / "item_features.parquet")
+    vocabulary = pd.read_parquet(
+        data / "04_feature" / "item_feature_vocabulary.parquet"
+    )
+    return {
+        **frames,
+        "own_id_rows": own_id_rows(features, vocabulary),
+        "n_items": len(mapping),
+        "n_users": len(users),
+        "metadata": metadata,
+        "features": features,
+        "n_features": len(vocabulary),
+    }
+
+
+def _categories(metadata: pd.DataFrame, n_items: int) -> np.ndarray:
+    """The deepest category of each modelled item (-1 when unknown)."""
+    known = metadata[metadata[ITEM_IDX].notna()]
+    leaf = known["categories"].map(lambda names: names[-1] if len(names) else None)
+    codes, _ = pd.factorize(leaf)
+    out = np.full(n_items, -1, dtype=np.int64)
+    out[known[ITEM_IDX].to_numpy(dtype=np.int64)] = codes
+    return out
+
+
+def _parameters(env: str) -> dict:
+    conf = EnvironmentConfigLoader(
+        conf_source=str(ROOT / "conf"),
+        env=None if env == "default" else env,
+        base_env="base",
+        default_run_env="local",
+    )
+    return conf["parameters"]
+
+
+def _sequence_scorer(
+    data: dict, split, seed: int, *, content: bool, id_dropout: float
+) -> SequenceScorer:
+    """Train SASRec (or its content-aware variant) on the cold split."""
+    n_users, n_items = data["n_users"], data["n_items"]
+    params = data["parameters"]
+    training = SequenceTrainingParams(**{**params["sequence_training"], "seed": seed})
+    spec = SASRecParams(**params["sasrec"]["model"])
+    histories, validation = sequence_validation(
+        split.train, split.val, n_users, n_items
+    )
+    seed_everything(seed)
+    shape = {
+        "max_len": spec.max_len,
+        "dim": spec.dim,
+        "heads": spec.heads,
+        "blocks": spec.blocks,
+        "dropout": spec.dropout,
+        "ffn_dim": spec.ffn_dim,
+        "l2": spec.l2,
+    }
+    if content:
+        warm = np.bincount(split.train[ITEM_IDX], minlength=n_items) > 0
+        features = feature_matrix(
+            data["features"], n_items, data["n_features"], drop=data["own_id_rows"]
+        )
+        model = build_content_sasrec(features, warm, id_dropout=id_dropout, **shape)
+    else:
+        model = build_sasrec(n_items, **shape)
+    result = train_sequence(model, histories, validation, training)
+    test_histories = extend_histories(
+        histories, split.val[USER_IDX].to_numpy(), split.val[ITEM_IDX].to_numpy()
+    )
+    return SequenceScorer(result.model, test_histories)
+
+
+def run_seed(  # noqa: PLR0913
+    data: dict, seed: int, share: float, models: list[str], id_dropout: float
+) -> dict[str, dict]:
+    """Every model's warm and cold metrics for one seed."""
+    split = hold_out_new_items(
+        data["train"],
+        data["val"],
+        data["test"],
+        n_items=data["n_items"],
+        share=share,
+        seed=seed,
+    )
+    n_users, n_items = data["n_users"], data["n_items"]
+    history = history_matrix(split.train, n_users, n_items)
+    seen = history_matrix(pd.concat([data["train"], data["val"]]), n_users, n_items)
+    users = split.test[USER_IDX].to_numpy()
+    targets = split.test[ITEM_IDX].to_numpy()
+    cold = cold_mask(targets, split.new_items)
+    scorers = {
+        "most_popular": lambda: MostPopularScorer(
+            split.train[ITEM_IDX].to_numpy(), n_items
+        ),
+        "als": lambda: DotProductScorer(
+            *fit_als(
+                sp.csr_matrix(history),
+                factors=64,
+                regularization=10.0,
+                alpha=0.0,
+                iterations=15,
+                seed=seed,
+            )
+        ),
+        "category_popularity": lambda: CategoryPopularityScorer(
+            history, _categories(data["metadata"], n_items)
+        ),
+        "content_knn": lambda: ContentKNNScorer(
+            history, feature_matrix(data["features"], n_items, data["n_features"])
+        ),
+        "sasrec": lambda: _sequence_scorer(
+            data, split, seed, content=False, id_dropout=0.0
+        ),
+        "content_sasrec": lambda: _sequence_scorer(
+            data, split, seed, content=True, id_dropout=id_dropout
+        ),
+    }
+    out = {}
+    for name in models:
+        build = scorers[name]
+        start = time.perf_counter()
+        scorer = build()
+        g, t = full_rank_counts(
+            scorer, users, targets, seen, description=f"{name} seed {seed}"
+        )
+        out[name] = metrics_by_group(g, t, cold)
+        out[name]["seconds"] = round(time.perf_counter() - start, 1)
+    out["groups"] = {
+        "warm_users": int((~cold).sum()),
+        "cold_users": int(cold.sum()),
+        "new_items": int(split.new_items.size),
+    }
+    return out
+
+
+def _table(results: dict[str, dict]) -> str:
+    lines = [
+        "| model | warm HR@10 | warm NDCG@10 (± se) | cold HR@10 | cold NDCG@10 (± se) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, groups in results.items():
+        if name == "groups":
+            continue
+        cells = []
+        for group in ("warm", "cold"):
+            m = groups[group]
+            cells += (
+                ["–", "–"]
+                if m is None
+                else [
+                    f"{m['hr@10']:.4f}",
+                    f"{m['ndcg@10']:.4f} ± {m['ndcg@10_se']:.4f}",
+                ]
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="default")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--share", type=float, default=0.1)
+    parser.add_argument("--id-dropout", type=float, default=0.5)
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=[
+            "most_popular",
+            "als",
+            "category_popularity",
+            "content_knn",
+            "sasrec",
+            "content_sasrec",
+        ],
+    )
+    parser.add_argument("--record", type=Path)
+    args = parser.parse_args()
+    data = _load(args.env)
+    data["parameters"] = _parameters(args.env)
+    runs = {}
+    for seed in args.seeds:
+        runs[seed] = run_seed(data, seed, args.share, args.models, args.id_dropout)
+        print(f"\n## {args.env}, seed {seed}: {runs[seed]['groups']}")
+        print(_table(runs[seed]))
+    names = [name for name in runs[args.seeds[0]] if name != "groups"]
+    mean = {
+        name: {
+            group: {
+                key: float(np.mean([runs[s][name][group][key] for s in args.seeds]))
+                for key in ("hr@10", "ndcg@10", "ndcg@10_se")
+            }
+            for group in ("warm", "cold")
+        }
+        for name in names
+    }
+    print(f"\n## {args.env}, mean over seeds {args.seeds}")
+    print(_table(mean))
+    if args.record:
+        args.record.write_text(
+            json.dumps(
+                {
+                    "env": args.env,
+                    "share": args.share,
+                    "id_dropout": args.id_dropout,
+                    "seeds": args.seeds,
+                    "command": " ".join(sys.argv),
+                    "runs": {str(s): r for s, r in runs.items()},
+                    "mean": mean,
+                },
+                indent=1,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
