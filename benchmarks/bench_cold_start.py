@@ -39,6 +39,7 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from ncf_recommender.config import EnvironmentConfigLoader  # noqa: E402
 from ncf_recommender.constants import ITEM_IDX, USER_IDX  # noqa: E402
 from ncf_recommender.evaluation.cold_start import (  # noqa: E402
     cold_mask,
@@ -51,8 +52,14 @@ from ncf_recommender.models.baselines import (  # noqa: E402
     MostPopularScorer,
     fit_als,
 )
-from ncf_recommender.config import EnvironmentConfigLoader  # noqa: E402
 from ncf_recommender.models.content import build_content_sasrec  # noqa: E402
+from ncf_recommender.models.content_baselines import (  # noqa: E402
+    CategoryPopularityScorer,
+    ContentKNNScorer,
+    feature_matrix,
+    history_matrix,
+    own_id_rows,
+)
 from ncf_recommender.models.sasrec import build_sasrec  # noqa: E402
 from ncf_recommender.models.sequences import (  # noqa: E402
     SequenceScorer,
@@ -64,13 +71,6 @@ from ncf_recommender.training.params import SequenceTrainingParams  # noqa: E402
 from ncf_recommender.training.sequence import (  # noqa: E402
     sequence_validation,
     train_sequence,
-)
-from ncf_recommender.models.content_baselines import (  # noqa: E402
-    CategoryPopularityScorer,
-    ContentKNNScorer,
-    feature_matrix,
-    history_matrix,
-    own_id_rows,
 )
 
 
@@ -155,7 +155,7 @@ def _sequence_scorer(
     return SequenceScorer(result.model, test_histories)
 
 
-def run_seed(  # noqa: PLR0913
+def run_seed(
     data: dict, seed: int, share: float, models: list[str], id_dropout: float
 ) -> dict[str, dict]:
     """Every model's warm and cold metrics for one seed."""

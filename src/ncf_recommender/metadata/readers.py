@@ -386,7 +386,7 @@ def parse_grocery_table(path: Path) -> tuple[pd.DataFrame, Counter, Counter, lis
     return found.frame(), found.rejected, found.invalid, found.examples
 
 
-def attach_report(  # noqa: PLR0913 (one field of the report each)
+def attach_report(  # one keyword per field of the report
     frame: pd.DataFrame,
     *,
     file: str,

@@ -314,7 +314,7 @@ class SyntheticItemMetadataDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
     values, the item ids match that dataset's ratings.
     """
 
-    def __init__(  # noqa: PLR0913 (the generator's arguments, as the catalog spells them)
+    def __init__(  # the generator's arguments, as the catalog spells them
         self,
         *,
         format: str = "amazon-2014",  # noqa: A002 (the catalog key users write)

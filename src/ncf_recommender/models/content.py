@@ -52,10 +52,11 @@ class ContentItemEmbedding(keras.layers.Layer):
         **kwargs: Base ``Layer`` arguments.
     """
 
-    def __init__(  # noqa: PLR0913 (the saved configuration)
+    def __init__(
         self,
         n_items: int,
         dim: int,
+        *,
         n_features: int,
         nnz: int,
         id_dropout: float = 0.5,
@@ -190,7 +191,7 @@ class ContentItemEmbedding(keras.layers.Layer):
         return config
 
 
-def build_content_sasrec(  # noqa: PLR0913 (SASRec's arguments plus the content)
+def build_content_sasrec(
     features: sp.spmatrix,
     warm: np.ndarray,
     *,
@@ -230,8 +231,8 @@ def build_content_sasrec(  # noqa: PLR0913 (SASRec's arguments plus the content)
     items = ContentItemEmbedding(
         n_items,
         dim,
-        n_features,
-        features.nnz,
+        n_features=n_features,
+        nnz=features.nnz,
         id_dropout=id_dropout,
         embeddings_regularizer=keras.regularizers.L2(l2) if l2 else None,
         name=ITEM_EMBEDDING,
