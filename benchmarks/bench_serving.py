@@ -623,8 +623,8 @@ def measure_batch(
     """Exact NeuMF vs GMF retrieval + NeuMF re-rank on a user sample, extrapolated."""
     from ncf_recommender.evaluation import top_k  # noqa: PLC0415
     from ncf_recommender.serving import get_model_type  # noqa: PLC0415
-    from ncf_recommender.serving.batch import top_n_all_users  # noqa: PLC0415
-    from ncf_recommender.serving.ranking import retrieve_and_rerank  # noqa: PLC0415
+    from ncf_recommender.serving._batch import top_n_all_users  # noqa: PLC0415
+    from ncf_recommender.serving._ranking import retrieve_and_rerank  # noqa: PLC0415
 
     store, settings, _, data, users = _batch_inputs(project, sample, seed, blas_threads)
     scorers = {

@@ -166,7 +166,7 @@ def test_the_real_head_runs_every_pipeline_under_a_2_core(tmp_path):
 def test_serving_reads_the_environment_it_is_given(
     tmp_path, monkeypatch, env, variable, folder
 ):
-    from ncf_recommender.serving.loading import KEDRO_ENV_ENV, open_project  # noqa: PLC0415
+    from ncf_recommender.serving._loading import KEDRO_ENV_ENV, open_project  # noqa: PLC0415
 
     project = make_project_copy(tmp_path)
     if variable is None:

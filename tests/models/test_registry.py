@@ -11,7 +11,7 @@ from ncf_recommender.models.registry import MODELS, build_model, get_model, mode
 from ncf_recommender.models.specs import GMFParams, SASRecParams
 from ncf_recommender.pipelines.modelling import pipeline as modelling
 from ncf_recommender.pipelines.modelling.params import ModelParams, SequenceModelParams
-from ncf_recommender.serving.registry import model_types
+from ncf_recommender.serving._registry import model_types
 from tests.catalog_entries import ResolvedCatalog
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -35,7 +35,7 @@ def sasrec_app() -> FastAPI:
             Recommender,
             get_model_type,
         )
-        from ncf_recommender.serving.data import ServingData  # noqa: PLC0415
+        from ncf_recommender.serving._data import ServingData  # noqa: PLC0415
         from tests.serving import (  # noqa: PLC0415
             PLANTED_ITEMS,
             build_sequence_model,

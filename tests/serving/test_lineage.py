@@ -10,7 +10,8 @@ from ncf_recommender.lineage import (
     mappings_fingerprint,
     model_info,
 )
-from ncf_recommender.serving import clear_cache, load_recommender, loading
+from ncf_recommender.serving import _loading as loading
+from ncf_recommender.serving import clear_cache, load_recommender
 from tests.serving import save_artifacts, tiny_frames, tiny_gmf, write_project
 
 N_USERS, N_ITEMS = 12, 25

@@ -21,9 +21,9 @@ from ncf_recommender.serving import (
     UnusableHistoryError,
     get_model_type,
 )
-from ncf_recommender.serving.batch import recommendations_frame, top_n_all_users
-from ncf_recommender.serving.ranking import Retrieval, retrieve_and_rerank
-from ncf_recommender.serving.selection import select_best_model
+from ncf_recommender.serving._batch import recommendations_frame, top_n_all_users
+from ncf_recommender.serving._ranking import Retrieval, retrieve_and_rerank
+from ncf_recommender.serving._selection import select_best_model
 from tests.serving import tiny_frames
 
 N_USERS, N_ITEMS = 12, 25
@@ -334,15 +334,3 @@ def test_the_package_import_loads_neither_fastapi_nor_tensorflow():
         "assert 'tensorflow' not in sys.modules, 'TF imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_the_old_recommender_module_names_warn_and_point_to_their_home():
-    from ncf_recommender.serving import recommender  # noqa: PLC0415
-
-    with pytest.warns(DeprecationWarning, match="import it from ncf_recommender"):
-        moved = recommender.batch_recommendations
-    from ncf_recommender.serving.batch import batch_recommendations  # noqa: PLC0415
-
-    assert moved is batch_recommendations
-    with pytest.raises(AttributeError):
-        recommender.not_a_name

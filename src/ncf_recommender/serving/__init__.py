@@ -45,15 +45,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ncf_recommender.serving.batch import batch_recommendations
-from ncf_recommender.serving.data import ServingData
-from ncf_recommender.serving.errors import (
+from ncf_recommender.serving._batch import batch_recommendations
+from ncf_recommender.serving._data import ServingData
+from ncf_recommender.serving._errors import (
     HistoryNotSupportedError,
     RequestError,
     UnknownUserError,
     UnusableHistoryError,
 )
-from ncf_recommender.serving.loading import (
+from ncf_recommender.serving._loading import (
     KEDRO_ENV_ENV,
     PROJECT_PATH_ENV,
     ArtifactStore,
@@ -62,21 +62,21 @@ from ncf_recommender.serving.loading import (
     load_recommender,
     open_project,
 )
-from ncf_recommender.serving.online import Recommender
-from ncf_recommender.serving.recommender import (
+from ncf_recommender.serving._online import Recommender
+from ncf_recommender.serving._recommender import (
     clear_cache,
     get_recommender,
     recommend_items,
 )
-from ncf_recommender.serving.registry import (
+from ncf_recommender.serving._registry import (
     ModelType,
     get_model_type,
     model_types,
     register_model_type,
     unregister_model_type,
 )
-from ncf_recommender.serving.results import Recommendation, RecommendedItem
-from ncf_recommender.serving.settings import RecommendationSettings, RetrievalSettings
+from ncf_recommender.serving._results import Recommendation, RecommendedItem
+from ncf_recommender.serving._settings import RecommendationSettings, RetrievalSettings
 
 if TYPE_CHECKING:
     from ncf_recommender.serving.api import ServingSettings, create_app

@@ -69,19 +69,19 @@ from pydantic import (
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ncf_recommender.serving.errors import (
+from ncf_recommender.serving._errors import (
     HistoryNotSupportedError,
     RequestError,
     UnknownUserError,
     UnusableHistoryError,
 )
-from ncf_recommender.serving.loading import (
+from ncf_recommender.serving._loading import (
     PROJECT_PATH_ENV,
     build_recommender,
     open_project,
 )
-from ncf_recommender.serving.online import Recommender
-from ncf_recommender.serving.results import Recommendation
+from ncf_recommender.serving._online import Recommender
+from ncf_recommender.serving._results import Recommendation
 
 logger = logging.getLogger(__name__)
 

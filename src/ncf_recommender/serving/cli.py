@@ -24,7 +24,7 @@ from ncf_recommender.serving import (
     model_types,
     recommend_items,
 )
-from ncf_recommender.serving.settings import AUTO
+from ncf_recommender.serving._settings import AUTO
 
 
 def _positive_int(text: str) -> int:

@@ -14,7 +14,7 @@ from ncf_recommender.evaluation import top_k
 from ncf_recommender.lineage import LineageError, model_info
 from ncf_recommender.models.sequences import SequenceScorer, build_histories
 from ncf_recommender.pipelines.recommendation import create_pipeline
-from ncf_recommender.serving.recommender import ServingData, get_model_type
+from ncf_recommender.serving import ServingData, get_model_type
 from tests.serving import build_sequence_model, tiny_frames
 
 pytestmark = pytest.mark.slow

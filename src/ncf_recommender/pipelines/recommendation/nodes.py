@@ -11,7 +11,7 @@ import pandas as pd
 # safe mode) before the node runs.
 import ncf_recommender.models.layers  # noqa: F401
 from ncf_recommender.lineage import check_lineage
-from ncf_recommender.serving.recommender import (
+from ncf_recommender.serving import (
     RecommendationSettings,
     batch_recommendations,
 )

@@ -14,15 +14,15 @@ import scipy.sparse as sp
 from ncf_recommender.constants import ITEM_ID, USER_ID
 from ncf_recommender.evaluation import Scorer, top_k
 from ncf_recommender.progress import progress
-from ncf_recommender.serving.data import ServingData
-from ncf_recommender.serving.ranking import (
+from ncf_recommender.serving._data import ServingData
+from ncf_recommender.serving._ranking import (
     check_positive_int,
     check_top_n,
     retrieve_and_rerank,
 )
-from ncf_recommender.serving.registry import get_model_type
-from ncf_recommender.serving.selection import select_best_model
-from ncf_recommender.serving.settings import AUTO, RecommendationSettings
+from ncf_recommender.serving._registry import get_model_type
+from ncf_recommender.serving._selection import select_best_model
+from ncf_recommender.serving._settings import AUTO, RecommendationSettings
 
 logger = logging.getLogger(__name__)
 

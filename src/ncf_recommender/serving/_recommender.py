@@ -1,29 +1,25 @@
 """The cached entry point: :func:`recommend_items` and :func:`get_recommender`.
 
 Import these from :mod:`ncf_recommender.serving`, the package's public API,
-which documents what a recommendation means. Names this module re-exported
-before are still found here for one transition (with a ``DeprecationWarning``);
-import them from :mod:`ncf_recommender.serving` instead.
+which documents what a recommendation means.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ncf_recommender.serving.loading import (
+from ncf_recommender.serving._loading import (
     KEDRO_ENV_ENV,
     load_recommender,
     resolve_project_path,
 )
-from ncf_recommender.serving.online import Recommender
-from ncf_recommender.serving.ranking import check_top_n
-from ncf_recommender.serving.results import Recommendation
+from ncf_recommender.serving._online import Recommender
+from ncf_recommender.serving._ranking import check_top_n
+from ncf_recommender.serving._results import Recommendation
 
 
 @functools.lru_cache(maxsize=8)
@@ -108,85 +104,6 @@ def recommend_items(
     top_n = check_top_n(top_n)
     recommender = get_recommender(model, version, project_path=project_path, env=env)
     return recommender.recommend(user_id, top_n, history=history)
-
-
-#: Where the names this module used to re-export live now (transition only).
-# TODO(lead): delete with ``__getattr__`` once pipelines/recommendation/nodes.py
-# (core branch) and tests/pipelines/recommendation/test_pipeline.py import from
-# ``ncf_recommender.serving`` (or the defining submodule).
-_MOVED = {
-    **dict.fromkeys(
-        ("batch_recommendations", "recommendations_frame", "top_n_all_users"), "batch"
-    ),
-    "ServingData": "data",
-    **dict.fromkeys(
-        ("HistoryNotSupportedError", "UnknownUserError", "UnusableHistoryError"),
-        "errors",
-    ),
-    **dict.fromkeys(
-        (
-            "INTERACTIONS_DATASET",
-            "ITEM_MAPPING_DATASET",
-            "KEDRO_ENV_ENV",
-            "METRICS_DATASET",
-            "PROJECT_PATH_ENV",
-            "USER_MAPPING_DATASET",
-            "ArtifactStore",
-            "CatalogStore",
-            "build_recommender",
-            "choose_model",
-            "load_recommender",
-            "load_retrieval",
-            "open_project",
-            "resolve_project_path",
-        ),
-        "loading",
-    ),
-    "Recommender": "online",
-    **dict.fromkeys(("Retrieval", "check_top_n", "retrieve_and_rerank"), "ranking"),
-    **dict.fromkeys(
-        (
-            "SEQUENCE_LAYER_MODULES",
-            "HistoryScorer",
-            "ModelType",
-            "ScorerFactory",
-            "get_model_type",
-            "model_types",
-            "register_model_type",
-            "unregister_model_type",
-        ),
-        "registry",
-    ),
-    **dict.fromkeys(("Recommendation", "RecommendedItem"), "results"),
-    **dict.fromkeys(("SELECTION_KEYS", "select_best_model"), "selection"),
-    **dict.fromkeys(
-        ("AUTO", "RecommendationSettings", "RetrievalSettings"), "settings"
-    ),
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Find a formerly re-exported name in its module, with a ``DeprecationWarning``.
-
-    Args:
-        name: Attribute name.
-
-    Returns:
-        The object, from the submodule that defines it.
-
-    Raises:
-        AttributeError: For a name this module never exported.
-    """
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    home = f"ncf_recommender.serving.{_MOVED[name]}"
-    warnings.warn(
-        f"ncf_recommender.serving.recommender.{name} moved: import it from "
-        f"ncf_recommender.serving (public) or {home}",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(importlib.import_module(home), name)
 
 
 __all__ = ["clear_cache", "get_recommender", "recommend_items"]

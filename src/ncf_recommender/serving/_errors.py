@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ncf_recommender.serving.registry import _MODEL_TYPES
+from ncf_recommender.serving._registry import _MODEL_TYPES
 
 
 class UnknownUserError(LookupError):

@@ -19,8 +19,8 @@ import numpy as np
 
 from ncf_recommender.evaluation import Scorer
 from ncf_recommender.models.registry import LAYER_MODULES, MODELS
-from ncf_recommender.serving.data import ServingData
-from ncf_recommender.serving.settings import AUTO
+from ncf_recommender.serving._data import ServingData
+from ncf_recommender.serving._settings import AUTO
 
 logger = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ import numpy as np
 
 from ncf_recommender.evaluation import Scorer
 from ncf_recommender.lineage import check_lineage
-from ncf_recommender.serving.data import ServingData
-from ncf_recommender.serving.online import Recommender
-from ncf_recommender.serving.ranking import Retrieval
-from ncf_recommender.serving.registry import _MODEL_TYPES, get_model_type
-from ncf_recommender.serving.selection import select_best_model
-from ncf_recommender.serving.settings import (
+from ncf_recommender.serving._data import ServingData
+from ncf_recommender.serving._online import Recommender
+from ncf_recommender.serving._ranking import Retrieval
+from ncf_recommender.serving._registry import _MODEL_TYPES, get_model_type
+from ncf_recommender.serving._selection import select_best_model
+from ncf_recommender.serving._settings import (
     AUTO,
     RecommendationSettings,
     RetrievalSettings,

@@ -14,21 +14,21 @@ import numpy as np
 import scipy.sparse as sp
 
 from ncf_recommender.evaluation import Scorer, top_k
-from ncf_recommender.serving.data import ServingData
-from ncf_recommender.serving.errors import (
+from ncf_recommender.serving._data import ServingData
+from ncf_recommender.serving._errors import (
     HistoryNotSupportedError,
     RequestError,
     UnknownUserError,
     UnusableHistoryError,
 )
-from ncf_recommender.serving.ranking import (
+from ncf_recommender.serving._ranking import (
     Retrieval,
     _top_k_of_users,
     check_top_n,
     retrieve_and_rerank,
 )
-from ncf_recommender.serving.registry import HistoryScorer, ModelType
-from ncf_recommender.serving.results import Recommendation, RecommendedItem
+from ncf_recommender.serving._registry import HistoryScorer, ModelType
+from ncf_recommender.serving._results import Recommendation, RecommendedItem
 
 
 def _check_user_id(user_id: Any) -> str:

@@ -1,7 +1,7 @@
 """Top-N ranking of unseen items: exact, or retrieval by a cheap model and re-ranking.
 
 Plain numpy over a ``Scorer`` and a seen-items matrix; shared by the online
-:class:`~ncf_recommender.serving.online.Recommender` and the batch pipeline.
+:class:`~ncf_recommender.serving._online.Recommender` and the batch pipeline.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ncf_recommender.evaluation import Scorer, top_k
-from ncf_recommender.serving.errors import RequestError
+from ncf_recommender.serving._errors import RequestError
 
 
 def check_top_n(top_n: Any) -> int:
