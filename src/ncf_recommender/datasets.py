@@ -38,6 +38,47 @@ PRESETS: dict[str, dict[str, int]] = {
 }
 
 
+def resolve_sizes(
+    owner: str,
+    preset: str | None,
+    n_ratings: int | None,
+    n_users: int | None,
+    n_items: int | None,
+) -> dict[str, int | None]:
+    """The generation's sizes: the preset's, overridden by explicit values.
+
+    Args:
+        owner: The dataset class, named in errors.
+        preset: A name from :data:`PRESETS`, or ``None``.
+        n_ratings: Number of ratings (``None``: the preset's or the default size).
+        n_users: Number of users (``None``: the preset's or proportional).
+        n_items: Number of items (``None``: the preset's or proportional).
+
+    Returns:
+        ``{"n_ratings", "n_users", "n_items"}``.
+
+    Raises:
+        DatasetError: If ``preset`` is not a known name.
+    """
+    if preset is not None and preset not in PRESETS:
+        raise DatasetError(
+            f"Unknown preset {preset!r} for {owner}; choose one of {sorted(PRESETS)}"
+        )
+    sizes: dict[str, int | None] = dict(PRESETS[preset]) if preset else {}
+    for key, value in (
+        ("n_ratings", n_ratings),
+        ("n_users", n_users),
+        ("n_items", n_items),
+    ):
+        if value is not None:
+            sizes[key] = value
+    return {
+        "n_ratings": sizes.get("n_ratings") or DEFAULT_N_RATINGS,
+        "n_users": sizes.get("n_users"),
+        "n_items": sizes.get("n_items"),
+    }
+
+
 class SyntheticRatingsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
     """Read-only dataset of generated ratings in the ``ratings_Electronics.csv`` format.
 
@@ -73,22 +114,12 @@ class SyntheticRatingsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         Raises:
             DatasetError: If ``preset`` is not a known name.
         """
-        if preset is not None and preset not in PRESETS:
-            raise DatasetError(
-                f"Unknown preset {preset!r} for SyntheticRatingsDataset; "
-                f"choose one of {sorted(PRESETS)}"
-            )
-        sizes: dict[str, int | None] = dict(PRESETS[preset]) if preset else {}
-        for key, value in (
-            ("n_ratings", n_ratings),
-            ("n_users", n_users),
-            ("n_items", n_items),
-        ):
-            if value is not None:
-                sizes[key] = value
-        self._n_ratings = sizes.get("n_ratings") or DEFAULT_N_RATINGS
-        self._n_users = sizes.get("n_users")
-        self._n_items = sizes.get("n_items")
+        sizes = resolve_sizes(
+            "SyntheticRatingsDataset", preset, n_ratings, n_users, n_items
+        )
+        self._n_ratings = sizes["n_ratings"]
+        self._n_users = sizes["n_users"]
+        self._n_items = sizes["n_items"]
         self._seed = seed
         self._dirt = dirt
         self._preset = preset

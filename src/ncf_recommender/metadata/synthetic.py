@@ -40,11 +40,10 @@ from kedro.io import AbstractDataset, DatasetError
 
 from ncf_recommender.data.generator import (
     CATEGORY_NAMES,
-    DEFAULT_N_RATINGS,
     ItemCatalogue,
     generate_item_catalogue,
 )
-from ncf_recommender.datasets import PRESETS
+from ncf_recommender.datasets import resolve_sizes
 from ncf_recommender.metadata.readers import attach_report, parse_metadata_lines
 
 #: Formats the generator writes.
@@ -336,24 +335,9 @@ class SyntheticItemMetadataDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
                 f"SyntheticItemMetadataDataset: format must be one of "
                 f"{list(SYNTHETIC_FORMATS)}, got {format!r}"
             )
-        if preset is not None and preset not in PRESETS:
-            raise DatasetError(
-                f"Unknown preset {preset!r} for SyntheticItemMetadataDataset; "
-                f"choose one of {sorted(PRESETS)}"
-            )
-        sizes: dict[str, int | None] = dict(PRESETS[preset]) if preset else {}
-        for key, value in (
-            ("n_ratings", n_ratings),
-            ("n_users", n_users),
-            ("n_items", n_items),
-        ):
-            if value is not None:
-                sizes[key] = value
-        self._sizes = {
-            "n_ratings": sizes.get("n_ratings") or DEFAULT_N_RATINGS,
-            "n_users": sizes.get("n_users"),
-            "n_items": sizes.get("n_items"),
-        }
+        self._sizes = resolve_sizes(
+            "SyntheticItemMetadataDataset", preset, n_ratings, n_users, n_items
+        )
         self._format = format
         self._seed = seed
         self._dirt = dirt

@@ -32,11 +32,11 @@ import numpy as np
 import scipy.sparse as sp
 from keras import ops
 
-from ncf_recommender.models.layers import SERIALIZATION_PACKAGE
+from ncf_recommender.models.layers import SERIALIZATION_PACKAGE, TiedItemEmbedding
 
 
 @keras.saving.register_keras_serializable(package=SERIALIZATION_PACKAGE)
-class ContentItemEmbedding(keras.layers.Layer):
+class ContentItemEmbedding(TiedItemEmbedding):
     """Tied item table of id embeddings plus a content tower (see the module docstring).
 
     Row 0 is the padding id; row ``i + 1`` is item ``i``.
@@ -64,23 +64,16 @@ class ContentItemEmbedding(keras.layers.Layer):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
         if not 0.0 <= id_dropout < 1.0:
             raise ValueError(f"id_dropout must lie in [0, 1), got {id_dropout}")
-        self.n_items, self.dim = int(n_items), int(dim)
+        super().__init__(
+            n_items, dim, embeddings_regularizer=embeddings_regularizer, **kwargs
+        )
         self.n_features, self.nnz = int(n_features), int(nnz)
         self.id_dropout = float(id_dropout)
         self.seed = seed
-        self.embeddings_regularizer = keras.regularizers.get(embeddings_regularizer)
-        self.supports_masking = True
         self._seeds = keras.random.SeedGenerator(seed)
         rows = self.n_items + 1
-        self.embeddings = self.add_weight(
-            shape=(rows, self.dim),
-            initializer="glorot_uniform",
-            regularizer=self.embeddings_regularizer,
-            name="embeddings",
-        )
         self.feature_embeddings = self.add_weight(
             shape=(max(self.n_features, 1), self.dim),
             initializer=keras.initializers.RandomNormal(stddev=0.01),
@@ -168,25 +161,15 @@ class ContentItemEmbedding(keras.layers.Layer):
             return ops.matmul(inputs, ops.transpose(items))
         return ops.take(table, ops.cast(inputs, "int32"), axis=0)
 
-    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        """Padding mask of integer ids; none for scores."""
-        if "int" not in keras.backend.standardize_dtype(inputs.dtype):
-            return None
-        return ops.not_equal(inputs, 0)
-
     def get_config(self) -> dict[str, Any]:
         """Serialisable constructor arguments."""
         config = super().get_config()
+        config.pop("embeddings_initializer", None)
         config.update(
-            n_items=self.n_items,
-            dim=self.dim,
             n_features=self.n_features,
             nnz=self.nnz,
             id_dropout=self.id_dropout,
             seed=self.seed,
-            embeddings_regularizer=keras.regularizers.serialize(
-                self.embeddings_regularizer
-            ),
         )
         return config
 

@@ -95,6 +95,13 @@ def history_matrix(train: pd.DataFrame, n_users: int, n_items: int) -> sp.csr_ma
     return matrix
 
 
+def _chosen(scores: np.ndarray, items: np.ndarray | None) -> np.ndarray:
+    """Whole score rows, or the ``(B, m)`` asked-for items of each row."""
+    if items is None:
+        return scores
+    return np.take_along_axis(scores, np.asarray(items, dtype=np.int64), axis=1)
+
+
 class CategoryPopularityScorer:
     """Popularity within the item's category, personalised by the user's history.
 
@@ -144,10 +151,7 @@ class CategoryPopularityScorer:
         """
         users = np.asarray(users, dtype=np.int64)
         share = self._user_share[users].toarray()[:, self._category] * self._known
-        scores = _USER_WEIGHT * share + self._base
-        if items is None:
-            return scores
-        return np.take_along_axis(scores, np.asarray(items, dtype=np.int64), axis=1)
+        return _chosen(_USER_WEIGHT * share + self._base, items)
 
 
 class ContentKNNScorer:
@@ -181,7 +185,4 @@ class ContentKNNScorer:
         users = np.asarray(users, dtype=np.int64)
         # sparse items x dense profiles: the product is dense anyway
         profiles = self._profiles[users].toarray()
-        scores = np.ascontiguousarray((self._features @ profiles.T).T)
-        if items is None:
-            return scores
-        return np.take_along_axis(scores, np.asarray(items, dtype=np.int64), axis=1)
+        return _chosen(np.ascontiguousarray((self._features @ profiles.T).T), items)

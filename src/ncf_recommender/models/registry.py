@@ -15,6 +15,7 @@ their modules when called.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -189,6 +190,23 @@ MODELS: dict[str, ModelEntry] = {
 }
 #: Baselines evaluated in every run (``ranking_metrics`` keys; not trainable models).
 BASELINES: tuple[str, ...] = ("most_popular", "als")
+
+
+def split_names(value: Any) -> Any:
+    """A list of names given as one string (``"gmf+sasrec"``) as a tuple.
+
+    ``kedro run --params`` splits lists on commas, so a list of models is
+    written with ``+`` (or spaces) on the command line.
+
+    Args:
+        value: The raw parameter value.
+
+    Returns:
+        A tuple of names for a string; any other value unchanged.
+    """
+    if isinstance(value, str):
+        return tuple(name for name in re.split(r"[\s+,]+", value) if name)
+    return value
 
 
 def model_names(family: Family | None = None) -> tuple[str, ...]:

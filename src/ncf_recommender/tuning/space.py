@@ -20,7 +20,6 @@ trial, naming ``tuning.spaces.<model>.<path>``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -33,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from ncf_recommender.models.registry import MODELS, get_model
+from ncf_recommender.models.registry import MODELS, get_model, split_names
 from ncf_recommender.pipelines.feature_engineering.params import (
     NegativeSamplingParams,
 )
@@ -253,10 +252,8 @@ class TuningParams(_Strict):
     @field_validator("models", mode="before")
     @classmethod
     def _split_string(cls, value: Any) -> Any:
-        """Accept ``"gmf+sasrec"`` (``kedro run --params`` splits lists on commas)."""
-        if isinstance(value, str):
-            return tuple(name for name in re.split(r"[\s+,]+", value) if name)
-        return value
+        """Accept ``"gmf+sasrec"`` (see :func:`~ncf_recommender.models.registry.split_names`)."""
+        return split_names(value)
 
     @model_validator(mode="wrap")
     @classmethod

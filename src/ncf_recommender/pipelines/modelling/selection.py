@@ -11,13 +11,12 @@ against.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ncf_recommender.models.registry import BASELINES, model_names
+from ncf_recommender.models.registry import BASELINES, model_names, split_names
 
 #: The NCF family (user-item models; shared parameter group ``training``).
 NCF_MODELS: tuple[str, ...] = model_names("ncf")
@@ -51,10 +50,8 @@ class ModellingParams(BaseModel):
     @field_validator("models", mode="before")
     @classmethod
     def _split_string(cls, value: Any) -> Any:
-        """Accept ``"sasrec+gru"`` (``kedro run --params`` splits lists on commas)."""
-        if isinstance(value, str):
-            return tuple(name for name in re.split(r"[\s+,]+", value) if name)
-        return value
+        """Accept ``"sasrec+gru"`` (see :func:`~ncf_recommender.models.registry.split_names`)."""
+        return split_names(value)
 
     @field_validator("models")
     @classmethod
