@@ -44,7 +44,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
@@ -186,36 +186,45 @@ def _record_2014(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _record_2018(record: dict[str, Any]) -> dict[str, Any]:
-    names = _names(record.get("category"))
-    main = _text(record.get("main_cat"))
-    if not names and main:
-        names = [main]
-    return {
-        "item_id": _require_id(record, "asin"),
-        "title": _text(record.get("title")),
-        "brand": _text(record.get("brand")),
-        "categories": names,
-        "price": record.get("price"),
-        "complements": _ids(record.get("also_buy")),
-        "substitutes": _ids(record.get("also_view")),
-    }
+class _JSONFields(NamedTuple):
+    """Where a JSON-lines release keeps each field (``None``: it has none)."""
+
+    item_id: str
+    brand: str
+    categories: str
+    main_category: str
+    complements: str
+    substitutes: str | None
 
 
-def _record_2023(record: dict[str, Any]) -> dict[str, Any]:
-    names = _names(record.get("categories"))
-    main = _text(record.get("main_category"))
-    if not names and main:
-        names = [main]
-    return {
-        "item_id": _require_id(record, "parent_asin"),
-        "title": _text(record.get("title")),
-        "brand": _text(record.get("store")),
-        "categories": names,
-        "price": record.get("price"),
-        "complements": _ids(record.get("bought_together")),
-        "substitutes": [],
-    }
+#: The 2018 and the 2023 releases name the same fields differently.
+_FIELDS_2018 = _JSONFields(
+    "asin", "brand", "category", "main_cat", "also_buy", "also_view"
+)
+_FIELDS_2023 = _JSONFields(
+    "parent_asin", "store", "categories", "main_category", "bought_together", None
+)
+
+
+def _json_reader(fields: _JSONFields) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A record reader for a JSON-lines release with these field names."""
+
+    def read(record: dict[str, Any]) -> dict[str, Any]:
+        names = _names(record.get(fields.categories))
+        main = _text(record.get(fields.main_category))
+        return {
+            "item_id": _require_id(record, fields.item_id),
+            "title": _text(record.get("title")),
+            "brand": _text(record.get(fields.brand)),
+            "categories": names or ([main] if main else []),
+            "price": record.get("price"),
+            "complements": _ids(record.get(fields.complements)),
+            "substitutes": _ids(record.get(fields.substitutes))
+            if fields.substitutes
+            else [],
+        }
+
+    return read
 
 
 def _literal(line: str) -> Any:
@@ -225,8 +234,8 @@ def _literal(line: str) -> Any:
 #: Per line-based format: how a line is decoded, and how a record is read.
 _LINE_FORMATS: dict[str, tuple[Callable[[str], Any], Callable[[dict], dict]]] = {
     "amazon-2014": (_literal, _record_2014),
-    "amazon-2018": (json.loads, _record_2018),
-    "amazon-2023": (json.loads, _record_2023),
+    "amazon-2018": (json.loads, _json_reader(_FIELDS_2018)),
+    "amazon-2023": (json.loads, _json_reader(_FIELDS_2023)),
 }
 #: Every format :class:`ItemMetadataDataset` reads.
 METADATA_FORMATS: tuple[str, ...] = (*_LINE_FORMATS, "grocery-tsv")
