@@ -83,10 +83,10 @@ def _load(env: str) -> dict:
     }
     mapping = pd.read_parquet(data / "03_primary" / "item_mapping.parquet")
     users = pd.read_parquet(data / "03_primary" / "user_mapping.parquet")
-    metadata = pd.read_parquet(data / "02_intermediate" / "item_metadata.parquet")
-    features = pd.read_parquet(data / "04_feature" / "item_features.parquet")
+    metadata = pd.read_parquet(data / "03_primary" / "item_metadata.parquet")
+    features = pd.read_parquet(data / "05_model_input" / "item_features.parquet")
     vocabulary = pd.read_parquet(
-        data / "04_feature" / "item_feature_vocabulary.parquet"
+        data / "05_model_input" / "item_feature_vocabulary.parquet"
     )
     return {
         **frames,

@@ -152,7 +152,7 @@ def test_the_pipeline_runs_on_the_generated_data(tmp_path):
         session.run(pipeline_names=["data_processing", "item_metadata"])
     data = project / "data" / "default"
     mapping = pd.read_parquet(data / "03_primary" / "item_mapping.parquet")
-    features = pd.read_parquet(data / "04_feature" / "item_features.parquet")
+    features = pd.read_parquet(data / "05_model_input" / "item_features.parquet")
     report = json.loads(
         next(
             (data / "08_reporting" / "metadata_report.json").glob("*/*.json")
