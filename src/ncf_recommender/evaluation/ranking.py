@@ -23,11 +23,12 @@ from ncf_recommender.evaluation.scoring import (
     check_exclude,
     check_range,
     check_scores,
+    count_where,
     excluded_entries,
     resolve_batch_size,
     row_counts,
 )
-from ncf_recommender.evaluation.top_lists import check_list_length, top_of_batch
+from ncf_recommender.evaluation.top_lists import TopSelector, check_list_length
 from ncf_recommender.progress import progress
 
 __all__ = [
@@ -102,14 +103,20 @@ def full_ranking_pass(  # noqa: PLR0917
     exclude = check_exclude(exclude, 0, n_items)
     check_range(users, exclude.shape[0], "users")
     check_range(targets, n_items, "targets")
+    batch = resolve_batch_size(batch_size, n_items)
+    rows_max = min(batch, max(users.size, 1))
+    selector = None
     if top_n is not None:
         top_n = check_list_length(top_n, n_items)
+        selector = TopSelector(n_items, top_n, rows_max)
         top_items = np.empty((users.size, top_n), dtype=np.int64)
         top_scores = np.empty((users.size, top_n), dtype=np.float64)
     g = np.empty(users.size, dtype=np.int64)
     t = np.empty(users.size, dtype=np.int64)
+    # One comparison buffer for the whole pass (see count_where).
+    mask = np.empty((rows_max, n_items), dtype=bool)
     with progress(description, users.size, unit="users") as advance:
-        for part in batches(users.size, resolve_batch_size(batch_size, n_items)):
+        for part in batches(users.size, batch):
             batch_users, batch_targets = users[part], targets[part]
             size = batch_users.size
             scores = check_scores(scorer.score(batch_users), (size, n_items))
@@ -123,21 +130,20 @@ def full_ranking_pass(  # noqa: PLR0917
                     "is in that user's excluded items"
                 )
             threshold = target_scores[:, None]
-            higher = row_counts(scores > threshold)
-            at_least = row_counts(scores >= threshold)
+            higher = count_where(np.greater, scores, threshold, mask[:size])
+            ties = count_where(np.equal, scores, threshold, mask[:size])
             excluded_scores = scores[rows, cols]
+            excluded_targets = target_scores[rows]
             higher -= np.bincount(
-                rows[excluded_scores > target_scores[rows]], minlength=size
+                rows[excluded_scores > excluded_targets], minlength=size
             )
-            at_least -= np.bincount(
-                rows[excluded_scores >= target_scores[rows]], minlength=size
+            ties -= np.bincount(
+                rows[excluded_scores == excluded_targets], minlength=size
             )
             g[part] = higher
-            t[part] = at_least - higher - 1  # the target ties with itself
-            if top_n is not None:
-                top_items[part], top_scores[part] = top_of_batch(
-                    scores, rows, cols, top_n
-                )
+            t[part] = ties - 1  # the target ties with itself
+            if selector is not None:
+                top_items[part], top_scores[part] = selector.select(scores, rows, cols)
             advance(batch_users.size)
     if top_n is None:
         return FullRanking(g, t, None, None)
