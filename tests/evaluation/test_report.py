@@ -157,3 +157,39 @@ def test_full_ranking_on_a_seeded_user_sample_is_labelled_with_standard_errors()
         model, train, val, test, candidates, n_users, full_ranking_users=n_users
     )
     assert "user_sample" not in whole and "standard_error" not in whole["full"]
+
+
+class RowScorer(TableScorer):
+    """Declares that its candidate scores are gathered from its full rows."""
+
+    candidate_scores_from_rows = True
+
+
+def test_sampled_ranking_read_from_full_rows_is_the_same_entry() -> None:
+    """A row-gathering scorer is scored once per batch; the entry is unchanged."""
+    rng = np.random.default_rng(5)
+    n_users, n_items = 40, 300
+    table = rng.integers(0, 9, size=(n_users, n_items)).astype(float)  # ties
+    train = pd.DataFrame(
+        {"user_idx": np.repeat(np.arange(n_users), 3), "item_idx": np.arange(120)}
+    )
+    val = pd.DataFrame({"user_idx": np.arange(n_users), "item_idx": 150})
+    test = pd.DataFrame({"user_idx": np.arange(n_users), "item_idx": 151})
+    candidates = pd.DataFrame(
+        {
+            "user_idx": np.repeat(np.arange(n_users), 20),
+            "item_idx": np.tile(np.arange(200, 220), n_users),
+        }
+    )
+    args = (train, val, test, candidates)
+    plain = TableScorer(table, outputs_probabilities=False)
+    rows = RowScorer(table, outputs_probabilities=False)
+    expected = evaluate_scorer(plain, *args, n_users=n_users, batch_size=7)
+    got = evaluate_scorer(rows, *args, n_users=n_users, batch_size=7)
+    for entry in (expected, got):
+        entry.pop("eval_seconds")
+    assert got == expected
+    assert rows.calls < plain.calls  # no second pass for the sampled ranking
+    with pytest.raises(ValueError, match="among its own negative candidates"):
+        bad = candidates.assign(item_idx=np.tile(np.arange(140, 160), n_users))
+        evaluate_scorer(rows, train, val, test, bad, n_users=n_users)

@@ -51,12 +51,17 @@ class FullRanking(NamedTuple):
         top_items: ``(U, top_n)`` best items per row (see :func:`top_k`), or
             ``None`` when no list was asked for.
         top_scores: Their scores, or ``None``.
+        sampled_g: With ``candidates``: per row, the candidates scoring
+            strictly higher than the target (else ``None``).
+        sampled_t: With ``candidates``: per row, the candidates tied with it.
     """
 
     g: np.ndarray
     t: np.ndarray
     top_items: np.ndarray | None
     top_scores: np.ndarray | None
+    sampled_g: np.ndarray | None = None
+    sampled_t: np.ndarray | None = None
 
 
 def full_ranking_pass(  # noqa: PLR0917
@@ -67,12 +72,16 @@ def full_ranking_pass(  # noqa: PLR0917
     top_n: int | None = None,
     batch_size: int | None = None,
     description: str = "full-ranking evaluation",
+    candidates: np.ndarray | None = None,
 ) -> FullRanking:
     """Rank each held-out item among all items, optionally keeping top-N lists.
 
     Each user's items in ``exclude`` are neither competitors nor counted (nor
     recommended). Scoring all items once serves both the metrics and the
-    top-N lists used for coverage and novelty.
+    top-N lists used for coverage and novelty, and, with ``candidates``, the
+    sampled ranking: for a scorer whose candidate scores are gathered from
+    its full score rows (a sequence model), that equals
+    :func:`sampled_rank_counts` without scoring every row a second time.
 
     Args:
         scorer: The model.
@@ -85,13 +94,17 @@ def full_ranking_pass(  # noqa: PLR0917
         batch_size: Users scored per batch; ``None`` keeps about
             ``DEFAULT_SCORES_PER_BATCH`` scores in memory.
         description: Name of the step in the progress output (users/s).
+        candidates: ``(U, m)`` stored negatives per row: also rank each
+            target among them (``sampled_g``/``sampled_t``), read from the
+            full score rows.
 
     Returns:
-        A :class:`FullRanking` of int64 ``g``/``t`` arrays (and top-N lists).
+        A :class:`FullRanking` of int64 ``g``/``t`` arrays (and top-N lists,
+        sampled counts).
 
     Raises:
         ValueError: On mismatched or out-of-range indices, a target that is
-            excluded, or bad scores.
+            excluded or among its own candidates, or bad scores.
     """
     users = as_index_array(users, "users")
     targets = as_index_array(targets, "targets")
@@ -113,6 +126,11 @@ def full_ranking_pass(  # noqa: PLR0917
         top_scores = np.empty((users.size, top_n), dtype=np.float64)
     g = np.empty(users.size, dtype=np.int64)
     t = np.empty(users.size, dtype=np.int64)
+    sampled_items = None
+    if candidates is not None:
+        sampled_items = _sampled_items(users, targets, candidates, n_items)
+        sampled_g = np.empty(users.size, dtype=np.int64)
+        sampled_t = np.empty(users.size, dtype=np.int64)
     # One comparison buffer for the whole pass (see count_where).
     mask = np.empty((rows_max, n_items), dtype=bool)
     with progress(description, users.size, unit="users") as advance:
@@ -144,10 +162,55 @@ def full_ranking_pass(  # noqa: PLR0917
             t[part] = ties - 1  # the target ties with itself
             if selector is not None:
                 top_items[part], top_scores[part] = selector.select(scores, rows, cols)
+            if sampled_items is not None:
+                chosen = np.take_along_axis(scores, sampled_items[part], axis=1)
+                sampled_g[part], sampled_t[part] = _candidate_counts(chosen)
             advance(batch_users.size)
-    if top_n is None:
-        return FullRanking(g, t, None, None)
-    return FullRanking(g, t, top_items, top_scores)
+    result = FullRanking(g, t, None, None)
+    if top_n is not None:
+        result = result._replace(top_items=top_items, top_scores=top_scores)
+    if sampled_items is not None:
+        result = result._replace(sampled_g=sampled_g, sampled_t=sampled_t)
+    return result
+
+
+def _sampled_items(
+    users: np.ndarray, targets: np.ndarray, candidates: np.ndarray, n_items: int
+) -> np.ndarray:
+    """Validated ``(U, 1 + m)`` items per row: the target, then its candidates."""
+    candidates = np.asarray(candidates)
+    if (
+        candidates.ndim != 2
+        or candidates.shape[0] != users.size
+        or users.shape != targets.shape
+    ):
+        raise ValueError(
+            f"users {users.shape}, targets {targets.shape} and candidates "
+            f"{candidates.shape} must describe the same rows (candidates 2-D)"
+        )
+    if candidates.size and not np.issubdtype(candidates.dtype, np.integer):
+        raise ValueError(
+            f"candidates must hold integer indices, got dtype {candidates.dtype}"
+        )
+    check_range(targets, n_items, "targets")
+    check_range(candidates.ravel(), n_items, "candidates")
+    clash = (candidates == targets[:, None]).any(axis=1)
+    if clash.any():
+        row = int(np.argmax(clash))
+        raise ValueError(
+            f"target item {int(targets[row])} of user {int(users[row])} is among "
+            "its own negative candidates"
+        )
+    return np.concatenate([targets[:, None], candidates.astype(np.int64)], axis=1)
+
+
+def _candidate_counts(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(g, t)`` of column 0 (the target) among the other columns of each row."""
+    threshold = scores[:, :1]
+    return (
+        row_counts(scores[:, 1:] > threshold),
+        row_counts(scores[:, 1:] == threshold),
+    )
 
 
 def full_rank_counts(  # noqa: PLR0917
@@ -208,31 +271,8 @@ def sampled_rank_counts(
     """
     users = as_index_array(users, "users")
     targets = as_index_array(targets, "targets")
-    candidates = np.asarray(candidates)
-    if (
-        candidates.ndim != 2
-        or candidates.shape[0] != users.size
-        or users.shape != targets.shape
-    ):
-        raise ValueError(
-            f"users {users.shape}, targets {targets.shape} and candidates "
-            f"{candidates.shape} must describe the same rows (candidates 2-D)"
-        )
-    if candidates.size and not np.issubdtype(candidates.dtype, np.integer):
-        raise ValueError(
-            f"candidates must hold integer indices, got dtype {candidates.dtype}"
-        )
     n_items = int(scorer.n_items)
-    check_range(targets, n_items, "targets")
-    check_range(candidates.ravel(), n_items, "candidates")
-    clash = (candidates == targets[:, None]).any(axis=1)
-    if clash.any():
-        row = int(np.argmax(clash))
-        raise ValueError(
-            f"target item {int(targets[row])} of user {int(users[row])} is among "
-            "its own negative candidates"
-        )
-    items = np.concatenate([targets[:, None], candidates.astype(np.int64)], axis=1)
+    items = _sampled_items(users, targets, candidates, n_items)
     g = np.empty(users.size, dtype=np.int64)
     t = np.empty(users.size, dtype=np.int64)
     # Sized as if every item were scored: a scorer may compute whole rows to
@@ -241,9 +281,7 @@ def sampled_rank_counts(
     for part in batches(users.size, resolve_batch_size(batch_size, n_items)):
         batch_items = items[part]
         scores = check_scores(scorer.score(users[part], batch_items), batch_items.shape)
-        threshold = scores[:, :1]
-        g[part] = row_counts(scores[:, 1:] > threshold)
-        t[part] = row_counts(scores[:, 1:] == threshold)
+        g[part], t[part] = _candidate_counts(scores)
     return g, t
 
 

@@ -139,13 +139,28 @@ def evaluate_scorer(  # noqa: PLR0917
         if keep is None
         else (test_users[keep], test_items[keep])
     )
-    ranking = full_ranking_pass(
-        scorer, ranked_users, ranked_items, seen, top_n=top_n, batch_size=batch_size
-    )
     candidates = candidates_matrix(test_candidates, test_users)
-    sampled_g, sampled_t = sampled_rank_counts(
-        scorer, test_users, test_items, candidates, batch_size=batch_size
+    # A scorer whose candidate scores are read from its full score rows (a
+    # sequence model) gets the sampled ranking from the full pass's rows, with
+    # the same batches, instead of a second scoring of every row.
+    from_rows = keep is None and bool(
+        getattr(scorer, "candidate_scores_from_rows", False)
     )
+    ranking = full_ranking_pass(
+        scorer,
+        ranked_users,
+        ranked_items,
+        seen,
+        top_n=top_n,
+        batch_size=batch_size,
+        candidates=candidates if from_rows else None,
+    )
+    if from_rows:
+        sampled_g, sampled_t = ranking.sampled_g, ranking.sampled_t
+    else:
+        sampled_g, sampled_t = sampled_rank_counts(
+            scorer, test_users, test_items, candidates, batch_size=batch_size
+        )
     if probabilities is None:
         probabilities = bool(getattr(scorer, "outputs_probabilities", True))
     binary: dict[str, float | None] = {"accuracy": None, "log_loss": None}

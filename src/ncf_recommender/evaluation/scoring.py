@@ -20,7 +20,14 @@ DEFAULT_SCORES_PER_BATCH = 1 << 23
 
 @runtime_checkable
 class Scorer(Protocol):
-    """What every model exposes to evaluation, recommendation and serving."""
+    """What every model exposes to evaluation, recommendation and serving.
+
+    Optional attributes read by evaluation: ``outputs_probabilities`` (binary
+    metrics), ``pairwise`` (user samples at scale) and
+    ``candidate_scores_from_rows``: ``True`` when ``score(users, items)``
+    equals ``score(users)`` gathered at ``items`` bit for bit, so the sampled
+    ranking is read from the full-ranking rows.
+    """
 
     n_items: int
 
