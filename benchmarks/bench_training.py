@@ -124,6 +124,18 @@ def scaling(args: argparse.Namespace) -> None:
             users, items, n_items, negatives_per_positive=args.negatives
         )
         data[size] = (n_users, n_items, sampler)
+        # The input pipeline of one epoch (fresh negatives, shuffle, batching),
+        # which train_model runs before each fit and which the fit rate excludes.
+        seconds = []
+        for epoch in range(1, 3):
+            start = time.perf_counter()
+            _, n_examples = epoch_dataset(sampler, epoch, config)
+            seconds.append(time.perf_counter() - start)
+        print(
+            f"  input pipeline (epoch_dataset): {min(seconds):.2f} s per epoch of "
+            f"{n_examples:,} examples = {n_examples / min(seconds):,.0f} examples/s",
+            flush=True,
+        )
     rates: dict[tuple[str, str, str], float] = {}
     for name in args.models:
         for optimizer in args.optimizers:
