@@ -54,6 +54,8 @@ class FullRanking(NamedTuple):
         sampled_g: With ``candidates``: per row, the candidates scoring
             strictly higher than the target (else ``None``).
         sampled_t: With ``candidates``: per row, the candidates tied with it.
+        second_g: With ``second``: ``g`` of its targets (else ``None``).
+        second_t: With ``second``: ``t`` of its targets.
     """
 
     g: np.ndarray
@@ -62,6 +64,8 @@ class FullRanking(NamedTuple):
     top_scores: np.ndarray | None
     sampled_g: np.ndarray | None = None
     sampled_t: np.ndarray | None = None
+    second_g: np.ndarray | None = None
+    second_t: np.ndarray | None = None
 
 
 def full_ranking_pass(  # noqa: PLR0917
@@ -73,6 +77,7 @@ def full_ranking_pass(  # noqa: PLR0917
     batch_size: int | None = None,
     description: str = "full-ranking evaluation",
     candidates: np.ndarray | None = None,
+    second: tuple[np.ndarray | Sequence[int], sp.spmatrix | sp.sparray] | None = None,
 ) -> FullRanking:
     """Rank each held-out item among all items, optionally keeping top-N lists.
 
@@ -81,7 +86,12 @@ def full_ranking_pass(  # noqa: PLR0917
     top-N lists used for coverage and novelty, and, with ``candidates``, the
     sampled ranking: for a scorer whose candidate scores are gathered from
     its full score rows (a sequence model), that equals
-    :func:`sampled_rank_counts` without scoring every row a second time.
+    :func:`sampled_rank_counts` without scoring every row a second time. With
+    ``second``, the same score rows also rank a second held-out item per row
+    among all items with its own exclusions (validation beside test, for a
+    scorer that does not depend on the split): the counts equal a separate
+    :func:`full_rank_counts` over the same users, at the cost of comparisons
+    instead of a second scoring.
 
     Args:
         scorer: The model.
@@ -97,6 +107,8 @@ def full_ranking_pass(  # noqa: PLR0917
         candidates: ``(U, m)`` stored negatives per row: also rank each
             target among them (``sampled_g``/``sampled_t``), read from the
             full score rows.
+        second: ``(targets, exclude)`` of a second ranking of the same rows
+            (``second_g``/``second_t``).
 
     Returns:
         A :class:`FullRanking` of int64 ``g``/``t`` arrays (and top-N lists,
@@ -131,35 +143,33 @@ def full_ranking_pass(  # noqa: PLR0917
         sampled_items = _sampled_items(users, targets, candidates, n_items)
         sampled_g = np.empty(users.size, dtype=np.int64)
         sampled_t = np.empty(users.size, dtype=np.int64)
+    tasks = [(targets, exclude, g, t)]
+    if second is not None:
+        second_targets = as_index_array(second[0], "second targets")
+        if second_targets.shape != users.shape:
+            raise ValueError(
+                f"users {users.shape} and second targets {second_targets.shape} "
+                "differ in length"
+            )
+        check_range(second_targets, n_items, "second targets")
+        second_exclude = check_exclude(second[1], 0, n_items)
+        check_range(users, second_exclude.shape[0], "users")
+        second_g = np.empty(users.size, dtype=np.int64)
+        second_t = np.empty(users.size, dtype=np.int64)
+        tasks.append((second_targets, second_exclude, second_g, second_t))
     # One comparison buffer for the whole pass (see count_where).
     mask = np.empty((rows_max, n_items), dtype=bool)
     with progress(description, users.size, unit="users") as advance:
         for part in batches(users.size, batch):
-            batch_users, batch_targets = users[part], targets[part]
+            batch_users = users[part]
             size = batch_users.size
             scores = check_scores(scorer.score(batch_users), (size, n_items))
-            target_scores = scores[np.arange(size), batch_targets]
-            rows, cols = excluded_entries(exclude, batch_users)
-            clash = cols == batch_targets[rows]
-            if clash.any():
-                row = rows[np.argmax(clash)]
-                raise ValueError(
-                    f"target item {int(batch_targets[row])} of user {int(batch_users[row])} "
-                    "is in that user's excluded items"
+            # The first task's excluded entries also mask the top-N lists.
+            for task_targets, task_exclude, task_g, task_t in reversed(tasks):
+                rows, cols = excluded_entries(task_exclude, batch_users)
+                task_g[part], task_t[part] = _rank_counts(
+                    scores, batch_users, task_targets[part], rows, cols, mask[:size]
                 )
-            threshold = target_scores[:, None]
-            higher = count_where(np.greater, scores, threshold, mask[:size])
-            ties = count_where(np.equal, scores, threshold, mask[:size])
-            excluded_scores = scores[rows, cols]
-            excluded_targets = target_scores[rows]
-            higher -= np.bincount(
-                rows[excluded_scores > excluded_targets], minlength=size
-            )
-            ties -= np.bincount(
-                rows[excluded_scores == excluded_targets], minlength=size
-            )
-            g[part] = higher
-            t[part] = ties - 1  # the target ties with itself
             if selector is not None:
                 top_items[part], top_scores[part] = selector.select(scores, rows, cols)
             if sampled_items is not None:
@@ -171,7 +181,52 @@ def full_ranking_pass(  # noqa: PLR0917
         result = result._replace(top_items=top_items, top_scores=top_scores)
     if sampled_items is not None:
         result = result._replace(sampled_g=sampled_g, sampled_t=sampled_t)
+    if second is not None:
+        result = result._replace(second_g=second_g, second_t=second_t)
     return result
+
+
+def _rank_counts(  # noqa: PLR0917 (private)
+    scores: np.ndarray,
+    users: np.ndarray,
+    targets: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    mask: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(g, t)`` of each row's target among its row's non-excluded items.
+
+    Args:
+        scores: ``(B, n_items)`` score batch.
+        users: The batch's users (for error messages).
+        targets: Held-out item per row.
+        rows: Row of each excluded entry.
+        cols: Item of each excluded entry.
+        mask: ``(B, n_items)`` boolean buffer.
+
+    Returns:
+        int64 ``g`` and ``t`` per row.
+
+    Raises:
+        ValueError: If a target is among its row's excluded items.
+    """
+    size = users.size
+    clash = cols == targets[rows]
+    if clash.any():
+        row = rows[np.argmax(clash)]
+        raise ValueError(
+            f"target item {int(targets[row])} of user {int(users[row])} "
+            "is in that user's excluded items"
+        )
+    target_scores = scores[np.arange(size), targets]
+    threshold = target_scores[:, None]
+    higher = count_where(np.greater, scores, threshold, mask)
+    ties = count_where(np.equal, scores, threshold, mask)
+    excluded_scores = scores[rows, cols]
+    excluded_targets = target_scores[rows]
+    higher -= np.bincount(rows[excluded_scores > excluded_targets], minlength=size)
+    ties -= np.bincount(rows[excluded_scores == excluded_targets], minlength=size)
+    return higher, ties - 1  # the target ties with itself
 
 
 def _sampled_items(
