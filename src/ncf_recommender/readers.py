@@ -53,6 +53,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 from kedro.io import AbstractDataset, DatasetError
 
+from ncf_recommender.progress import progress
+
 logger = logging.getLogger(__name__)
 
 #: Key of ``DataFrame.attrs`` under which a reader leaves its report.
@@ -125,13 +127,20 @@ def _open_stream(path: Path, compression: str | None) -> tuple[Iterator[bytes], 
         DatasetError: If the gzip data is corrupt (not merely cut short).
     """
     status: dict[str, Any] = {"truncated": False}
+    # Progress in megabytes of the file on disk (compressed bytes for gzip).
+    size_mb = path.stat().st_size / 1e6
+    reading = f"reading {path.name}"
     if compression is None:
 
         def plain() -> Iterator[bytes]:
-            with path.open("rb") as handle:
+            with (
+                path.open("rb") as handle,
+                progress(reading, size_mb, unit="MB") as advance,
+            ):
                 total = 0
                 while chunk := handle.read(_CHUNK_BYTES):
                     total += len(chunk)
+                    advance(len(chunk) / 1e6)
                     yield chunk
             status.update(compressed_bytes=total, decompressed_bytes=total)
 
@@ -143,8 +152,9 @@ def _open_stream(path: Path, compression: str | None) -> tuple[Iterator[bytes], 
         total = 0
         compressed = 0
         member = zlib.decompressobj(wbits=31)
-        with path.open("rb") as raw:
+        with path.open("rb") as raw, progress(reading, size_mb, unit="MB") as advance:
             while block := raw.read(_COMPRESSED_CHUNK_BYTES):
+                advance(len(block) / 1e6)
                 while block:
                     try:
                         chunk = member.decompress(block)

@@ -244,3 +244,61 @@ def test_sampled_ranking_batches_are_bounded_as_for_full_rows(monkeypatch):
     sampled_rank_counts(Recording(), users, targets, candidates)
     # 1,000 scores per batch / 100 items: 10 users per call, not 1,000 / 6 = 166.
     assert max(seen_rows) == 10
+
+
+def brute_force_pass(
+    table: np.ndarray, targets: np.ndarray, exclude: sp.csr_matrix, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Counts and top-K lists by direct definition, one user at a time."""
+    g, t, items, scores = [], [], [], []
+    for user, target in enumerate(targets):
+        row = table[user].copy()
+        row[exclude[user].indices] = np.nan  # removed: neither competitor nor listed
+        others = np.delete(row, target)
+        others = others[~np.isnan(others)]
+        g.append(int((others > row[target]).sum()))
+        t.append(int((others == row[target]).sum()))
+        listed = np.where(np.isnan(row), -np.inf, row)
+        order = np.lexsort((np.arange(row.size), -listed))[:k]
+        items.append(np.where(np.isneginf(listed[order]), -1, order))
+        scores.append(listed[order])
+    return np.array(g), np.array(t), np.array(items), np.array(scores)
+
+
+@pytest.mark.parametrize("n_items", [7, 40, 1000, 5003])
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_full_ranking_pass_matches_definition_with_ties(n_items: int, k: int) -> None:
+    """Counts and lists equal a per-user brute force, ties at the K-th score included."""
+    rng = np.random.default_rng(n_items * 31 + k)
+    n_users = 23
+    k = min(k, n_items)
+    # Few distinct values (ties everywhere), some -inf, one all-tied row.
+    table = rng.integers(0, 6, size=(n_users, n_items)).astype(np.float32)
+    table[rng.random(table.shape) < 0.05] = -np.inf
+    table[3] = 1.0
+    targets = rng.integers(0, n_items, size=n_users)
+    table[0, targets[0]] = -np.inf  # a target tied with -inf items
+    pairs = {
+        (u, int(i))
+        for u in range(n_users)
+        for i in rng.integers(0, n_items, size=n_items // 3)
+        if i != targets[u]
+    }
+    # User 5 keeps only its target and k - 1 other items: the list's tail is -1.
+    pairs |= {(5, i) for i in range(n_items) if i != targets[5]}
+    pairs -= {(5, (int(targets[5]) + j) % n_items) for j in range(1, k)}
+    exclude = exclusion(sorted(pairs), table.shape)
+    expected = brute_force_pass(table, targets, exclude, k)
+    for batch_size in (None, 4):
+        result = full_ranking_pass(
+            TableScorer(table),
+            np.arange(n_users),
+            targets,
+            exclude,
+            top_n=k,
+            batch_size=batch_size,
+        )
+        np.testing.assert_array_equal(result.g, expected[0])
+        np.testing.assert_array_equal(result.t, expected[1])
+        np.testing.assert_array_equal(result.top_items, expected[2])
+        np.testing.assert_array_equal(result.top_scores, expected[3])

@@ -157,3 +157,77 @@ def test_full_ranking_on_a_seeded_user_sample_is_labelled_with_standard_errors()
         model, train, val, test, candidates, n_users, full_ranking_users=n_users
     )
     assert "user_sample" not in whole and "standard_error" not in whole["full"]
+
+
+class RowScorer(TableScorer):
+    """Declares that its candidate scores are gathered from its full rows."""
+
+    candidate_scores_from_rows = True
+
+
+def test_sampled_ranking_read_from_full_rows_is_the_same_entry() -> None:
+    """A row-gathering scorer is scored once per batch; the entry is unchanged."""
+    rng = np.random.default_rng(5)
+    n_users, n_items = 40, 300
+    table = rng.integers(0, 9, size=(n_users, n_items)).astype(float)  # ties
+    train = pd.DataFrame(
+        {"user_idx": np.repeat(np.arange(n_users), 3), "item_idx": np.arange(120)}
+    )
+    val = pd.DataFrame({"user_idx": np.arange(n_users), "item_idx": 150})
+    test = pd.DataFrame({"user_idx": np.arange(n_users), "item_idx": 151})
+    candidates = pd.DataFrame(
+        {
+            "user_idx": np.repeat(np.arange(n_users), 20),
+            "item_idx": np.tile(np.arange(200, 220), n_users),
+        }
+    )
+    args = (train, val, test, candidates)
+    plain = TableScorer(table, outputs_probabilities=False)
+    rows = RowScorer(table, outputs_probabilities=False)
+    expected = evaluate_scorer(plain, *args, n_users=n_users, batch_size=7)
+    got = evaluate_scorer(rows, *args, n_users=n_users, batch_size=7)
+    for entry in (expected, got):
+        entry.pop("eval_seconds")
+    assert got == expected
+    assert rows.calls < plain.calls  # no second pass for the sampled ranking
+    with pytest.raises(ValueError, match="among its own negative candidates"):
+        bad = candidates.assign(item_idx=np.tile(np.arange(140, 160), n_users))
+        evaluate_scorer(rows, train, val, test, bad, n_users=n_users)
+
+
+@pytest.mark.parametrize("shuffle_val", [False, True])
+def test_validation_block_equals_a_separate_validation_ranking(shuffle_val) -> None:
+    """Shared score rows (same users, same order) or a second pass: same numbers."""
+    rng = np.random.default_rng(7)
+    n_users, n_items = 30, 200
+    table = rng.integers(0, 7, size=(n_users, n_items)).astype(float)  # ties
+    train = pd.DataFrame(
+        {"user_idx": np.repeat(np.arange(n_users), 4), "item_idx": np.arange(120)}
+    )
+    val_users = np.arange(n_users)
+    if shuffle_val:
+        val_users = rng.permutation(n_users)
+    val = pd.DataFrame({"user_idx": val_users, "item_idx": 150 + val_users % 3})
+    test = pd.DataFrame({"user_idx": np.arange(n_users), "item_idx": 160})
+    candidates = pd.DataFrame(
+        {
+            "user_idx": np.repeat(np.arange(n_users), 5),
+            "item_idx": np.tile(np.arange(190, 195), n_users),
+        }
+    )
+    plain = TableScorer(table, outputs_probabilities=False)
+    shared = TableScorer(table, outputs_probabilities=False)
+    args = (train, val, test, candidates)
+    without = evaluate_scorer(plain, *args, n_users=n_users, batch_size=7)
+    entry = evaluate_scorer(
+        shared, *args, n_users=n_users, batch_size=7, validation=True
+    )
+    # Shared rows: no scoring beyond the test pass and the sampled ranking.
+    assert (shared.calls == plain.calls) is (not shuffle_val)
+    exclude = interaction_matrix(train["user_idx"], train["item_idx"], n_users, n_items)
+    assert entry.pop("validation") == full_ranking_metrics(
+        plain, val["user_idx"], val["item_idx"], exclude, batch_size=7
+    )
+    for result in (entry, without):
+        result.pop("eval_seconds")
+    assert entry == without  # the test figures are unchanged

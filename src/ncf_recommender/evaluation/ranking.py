@@ -23,11 +23,12 @@ from ncf_recommender.evaluation.scoring import (
     check_exclude,
     check_range,
     check_scores,
+    count_where,
     excluded_entries,
     resolve_batch_size,
     row_counts,
 )
-from ncf_recommender.evaluation.top_lists import check_list_length, top_of_batch
+from ncf_recommender.evaluation.top_lists import TopSelector, check_list_length
 from ncf_recommender.progress import progress
 
 __all__ = [
@@ -50,12 +51,21 @@ class FullRanking(NamedTuple):
         top_items: ``(U, top_n)`` best items per row (see :func:`top_k`), or
             ``None`` when no list was asked for.
         top_scores: Their scores, or ``None``.
+        sampled_g: With ``candidates``: per row, the candidates scoring
+            strictly higher than the target (else ``None``).
+        sampled_t: With ``candidates``: per row, the candidates tied with it.
+        second_g: With ``second``: ``g`` of its targets (else ``None``).
+        second_t: With ``second``: ``t`` of its targets.
     """
 
     g: np.ndarray
     t: np.ndarray
     top_items: np.ndarray | None
     top_scores: np.ndarray | None
+    sampled_g: np.ndarray | None = None
+    sampled_t: np.ndarray | None = None
+    second_g: np.ndarray | None = None
+    second_t: np.ndarray | None = None
 
 
 def full_ranking_pass(  # noqa: PLR0917
@@ -66,12 +76,22 @@ def full_ranking_pass(  # noqa: PLR0917
     top_n: int | None = None,
     batch_size: int | None = None,
     description: str = "full-ranking evaluation",
+    candidates: np.ndarray | None = None,
+    second: tuple[np.ndarray | Sequence[int], sp.spmatrix | sp.sparray] | None = None,
 ) -> FullRanking:
     """Rank each held-out item among all items, optionally keeping top-N lists.
 
     Each user's items in ``exclude`` are neither competitors nor counted (nor
     recommended). Scoring all items once serves both the metrics and the
-    top-N lists used for coverage and novelty.
+    top-N lists used for coverage and novelty, and, with ``candidates``, the
+    sampled ranking: for a scorer whose candidate scores are gathered from
+    its full score rows (a sequence model), that equals
+    :func:`sampled_rank_counts` without scoring every row a second time. With
+    ``second``, the same score rows also rank a second held-out item per row
+    among all items with its own exclusions (validation beside test, for a
+    scorer that does not depend on the split): the counts equal a separate
+    :func:`full_rank_counts` over the same users, at the cost of comparisons
+    instead of a second scoring.
 
     Args:
         scorer: The model.
@@ -84,13 +104,19 @@ def full_ranking_pass(  # noqa: PLR0917
         batch_size: Users scored per batch; ``None`` keeps about
             ``DEFAULT_SCORES_PER_BATCH`` scores in memory.
         description: Name of the step in the progress output (users/s).
+        candidates: ``(U, m)`` stored negatives per row: also rank each
+            target among them (``sampled_g``/``sampled_t``), read from the
+            full score rows.
+        second: ``(targets, exclude)`` of a second ranking of the same rows
+            (``second_g``/``second_t``).
 
     Returns:
-        A :class:`FullRanking` of int64 ``g``/``t`` arrays (and top-N lists).
+        A :class:`FullRanking` of int64 ``g``/``t`` arrays (and top-N lists,
+        sampled counts).
 
     Raises:
         ValueError: On mismatched or out-of-range indices, a target that is
-            excluded, or bad scores.
+            excluded or among its own candidates, or bad scores.
     """
     users = as_index_array(users, "users")
     targets = as_index_array(targets, "targets")
@@ -102,46 +128,144 @@ def full_ranking_pass(  # noqa: PLR0917
     exclude = check_exclude(exclude, 0, n_items)
     check_range(users, exclude.shape[0], "users")
     check_range(targets, n_items, "targets")
+    batch = resolve_batch_size(batch_size, n_items)
+    rows_max = min(batch, max(users.size, 1))
+    selector = None
     if top_n is not None:
         top_n = check_list_length(top_n, n_items)
+        selector = TopSelector(n_items, top_n, rows_max)
         top_items = np.empty((users.size, top_n), dtype=np.int64)
         top_scores = np.empty((users.size, top_n), dtype=np.float64)
     g = np.empty(users.size, dtype=np.int64)
     t = np.empty(users.size, dtype=np.int64)
+    sampled_items = None
+    if candidates is not None:
+        sampled_items = _sampled_items(users, targets, candidates, n_items)
+        sampled_g = np.empty(users.size, dtype=np.int64)
+        sampled_t = np.empty(users.size, dtype=np.int64)
+    tasks = [(targets, exclude, g, t)]
+    if second is not None:
+        second_targets = as_index_array(second[0], "second targets")
+        if second_targets.shape != users.shape:
+            raise ValueError(
+                f"users {users.shape} and second targets {second_targets.shape} "
+                "differ in length"
+            )
+        check_range(second_targets, n_items, "second targets")
+        second_exclude = check_exclude(second[1], 0, n_items)
+        check_range(users, second_exclude.shape[0], "users")
+        second_g = np.empty(users.size, dtype=np.int64)
+        second_t = np.empty(users.size, dtype=np.int64)
+        tasks.append((second_targets, second_exclude, second_g, second_t))
+    # One comparison buffer for the whole pass (see count_where).
+    mask = np.empty((rows_max, n_items), dtype=bool)
     with progress(description, users.size, unit="users") as advance:
-        for part in batches(users.size, resolve_batch_size(batch_size, n_items)):
-            batch_users, batch_targets = users[part], targets[part]
+        for part in batches(users.size, batch):
+            batch_users = users[part]
             size = batch_users.size
             scores = check_scores(scorer.score(batch_users), (size, n_items))
-            target_scores = scores[np.arange(size), batch_targets]
-            rows, cols = excluded_entries(exclude, batch_users)
-            clash = cols == batch_targets[rows]
-            if clash.any():
-                row = rows[np.argmax(clash)]
-                raise ValueError(
-                    f"target item {int(batch_targets[row])} of user {int(batch_users[row])} "
-                    "is in that user's excluded items"
+            # The first task's excluded entries also mask the top-N lists.
+            for task_targets, task_exclude, task_g, task_t in reversed(tasks):
+                rows, cols = excluded_entries(task_exclude, batch_users)
+                task_g[part], task_t[part] = _rank_counts(
+                    scores, batch_users, task_targets[part], rows, cols, mask[:size]
                 )
-            threshold = target_scores[:, None]
-            higher = row_counts(scores > threshold)
-            at_least = row_counts(scores >= threshold)
-            excluded_scores = scores[rows, cols]
-            higher -= np.bincount(
-                rows[excluded_scores > target_scores[rows]], minlength=size
-            )
-            at_least -= np.bincount(
-                rows[excluded_scores >= target_scores[rows]], minlength=size
-            )
-            g[part] = higher
-            t[part] = at_least - higher - 1  # the target ties with itself
-            if top_n is not None:
-                top_items[part], top_scores[part] = top_of_batch(
-                    scores, rows, cols, top_n
-                )
+            if selector is not None:
+                top_items[part], top_scores[part] = selector.select(scores, rows, cols)
+            if sampled_items is not None:
+                chosen = np.take_along_axis(scores, sampled_items[part], axis=1)
+                sampled_g[part], sampled_t[part] = _candidate_counts(chosen)
             advance(batch_users.size)
-    if top_n is None:
-        return FullRanking(g, t, None, None)
-    return FullRanking(g, t, top_items, top_scores)
+    result = FullRanking(g, t, None, None)
+    if top_n is not None:
+        result = result._replace(top_items=top_items, top_scores=top_scores)
+    if sampled_items is not None:
+        result = result._replace(sampled_g=sampled_g, sampled_t=sampled_t)
+    if second is not None:
+        result = result._replace(second_g=second_g, second_t=second_t)
+    return result
+
+
+def _rank_counts(  # noqa: PLR0917 (private)
+    scores: np.ndarray,
+    users: np.ndarray,
+    targets: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    mask: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(g, t)`` of each row's target among its row's non-excluded items.
+
+    Args:
+        scores: ``(B, n_items)`` score batch.
+        users: The batch's users (for error messages).
+        targets: Held-out item per row.
+        rows: Row of each excluded entry.
+        cols: Item of each excluded entry.
+        mask: ``(B, n_items)`` boolean buffer.
+
+    Returns:
+        int64 ``g`` and ``t`` per row.
+
+    Raises:
+        ValueError: If a target is among its row's excluded items.
+    """
+    size = users.size
+    clash = cols == targets[rows]
+    if clash.any():
+        row = rows[np.argmax(clash)]
+        raise ValueError(
+            f"target item {int(targets[row])} of user {int(users[row])} "
+            "is in that user's excluded items"
+        )
+    target_scores = scores[np.arange(size), targets]
+    threshold = target_scores[:, None]
+    higher = count_where(np.greater, scores, threshold, mask)
+    ties = count_where(np.equal, scores, threshold, mask)
+    excluded_scores = scores[rows, cols]
+    excluded_targets = target_scores[rows]
+    higher -= np.bincount(rows[excluded_scores > excluded_targets], minlength=size)
+    ties -= np.bincount(rows[excluded_scores == excluded_targets], minlength=size)
+    return higher, ties - 1  # the target ties with itself
+
+
+def _sampled_items(
+    users: np.ndarray, targets: np.ndarray, candidates: np.ndarray, n_items: int
+) -> np.ndarray:
+    """Validated ``(U, 1 + m)`` items per row: the target, then its candidates."""
+    candidates = np.asarray(candidates)
+    if (
+        candidates.ndim != 2
+        or candidates.shape[0] != users.size
+        or users.shape != targets.shape
+    ):
+        raise ValueError(
+            f"users {users.shape}, targets {targets.shape} and candidates "
+            f"{candidates.shape} must describe the same rows (candidates 2-D)"
+        )
+    if candidates.size and not np.issubdtype(candidates.dtype, np.integer):
+        raise ValueError(
+            f"candidates must hold integer indices, got dtype {candidates.dtype}"
+        )
+    check_range(targets, n_items, "targets")
+    check_range(candidates.ravel(), n_items, "candidates")
+    clash = (candidates == targets[:, None]).any(axis=1)
+    if clash.any():
+        row = int(np.argmax(clash))
+        raise ValueError(
+            f"target item {int(targets[row])} of user {int(users[row])} is among "
+            "its own negative candidates"
+        )
+    return np.concatenate([targets[:, None], candidates.astype(np.int64)], axis=1)
+
+
+def _candidate_counts(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(g, t)`` of column 0 (the target) among the other columns of each row."""
+    threshold = scores[:, :1]
+    return (
+        row_counts(scores[:, 1:] > threshold),
+        row_counts(scores[:, 1:] == threshold),
+    )
 
 
 def full_rank_counts(  # noqa: PLR0917
@@ -202,31 +326,8 @@ def sampled_rank_counts(
     """
     users = as_index_array(users, "users")
     targets = as_index_array(targets, "targets")
-    candidates = np.asarray(candidates)
-    if (
-        candidates.ndim != 2
-        or candidates.shape[0] != users.size
-        or users.shape != targets.shape
-    ):
-        raise ValueError(
-            f"users {users.shape}, targets {targets.shape} and candidates "
-            f"{candidates.shape} must describe the same rows (candidates 2-D)"
-        )
-    if candidates.size and not np.issubdtype(candidates.dtype, np.integer):
-        raise ValueError(
-            f"candidates must hold integer indices, got dtype {candidates.dtype}"
-        )
     n_items = int(scorer.n_items)
-    check_range(targets, n_items, "targets")
-    check_range(candidates.ravel(), n_items, "candidates")
-    clash = (candidates == targets[:, None]).any(axis=1)
-    if clash.any():
-        row = int(np.argmax(clash))
-        raise ValueError(
-            f"target item {int(targets[row])} of user {int(users[row])} is among "
-            "its own negative candidates"
-        )
-    items = np.concatenate([targets[:, None], candidates.astype(np.int64)], axis=1)
+    items = _sampled_items(users, targets, candidates, n_items)
     g = np.empty(users.size, dtype=np.int64)
     t = np.empty(users.size, dtype=np.int64)
     # Sized as if every item were scored: a scorer may compute whole rows to
@@ -235,9 +336,7 @@ def sampled_rank_counts(
     for part in batches(users.size, resolve_batch_size(batch_size, n_items)):
         batch_items = items[part]
         scores = check_scores(scorer.score(users[part], batch_items), batch_items.shape)
-        threshold = scores[:, :1]
-        g[part] = row_counts(scores[:, 1:] > threshold)
-        t[part] = row_counts(scores[:, 1:] == threshold)
+        g[part], t[part] = _candidate_counts(scores)
     return g, t
 
 

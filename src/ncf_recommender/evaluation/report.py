@@ -71,6 +71,7 @@ def evaluate_scorer(  # noqa: PLR0917
     batch_size: int | None = None,
     full_ranking_users: int | None = None,
     sample_seed: int = 0,
+    validation: bool = False,
 ) -> dict[str, Any]:
     """Evaluate one trained model on the test split, as the protocol says.
 
@@ -92,6 +93,15 @@ def evaluate_scorer(  # noqa: PLR0917
       ``standard_error`` per metric. ``sampled`` and the binary metrics still
       use every test user (they score 1 + m items each).
 
+    * ``validation`` (only with ``validation=True``): full-ranking metrics of
+      every validation item, the user's train items removed, for a scorer
+      whose scores do not depend on the split (not a sequence model, which
+      reads other histories at validation). When the validation rows are the
+      test rows' users in the same order and every test user is ranked, the
+      test pass's score rows serve both (no second scoring); otherwise a
+      separate pass. The same numbers as ``full_ranking_metrics`` on the
+      validation rows.
+
     ``full`` and ``sampled`` also hold ``curve``: ``{"hr": [...], "ndcg": [...]}``,
     the metric at K = 1..20 (element ``i`` is K = ``i + 1``), for the reporting plots.
 
@@ -112,6 +122,7 @@ def evaluate_scorer(  # noqa: PLR0917
         full_ranking_users: Rank every item for a seeded sample of this many
             test users only (``None``: every test user).
         sample_seed: Seed of that sample.
+        validation: Also return the ``validation`` block (see above).
 
     Returns:
         ``{"full": {...}, "sampled": {...}, "accuracy", "log_loss",
@@ -139,13 +150,34 @@ def evaluate_scorer(  # noqa: PLR0917
         if keep is None
         else (test_users[keep], test_items[keep])
     )
-    ranking = full_ranking_pass(
-        scorer, ranked_users, ranked_items, seen, top_n=top_n, batch_size=batch_size
-    )
     candidates = candidates_matrix(test_candidates, test_users)
-    sampled_g, sampled_t = sampled_rank_counts(
-        scorer, test_users, test_items, candidates, batch_size=batch_size
+    # A scorer whose candidate scores are read from its full score rows (a
+    # sequence model) gets the sampled ranking from the full pass's rows, with
+    # the same batches, instead of a second scoring of every row.
+    from_rows = keep is None and bool(
+        getattr(scorer, "candidate_scores_from_rows", False)
     )
+    train_seen = None
+    shared_rows = False
+    if validation:
+        train_seen = interaction_matrix(train_users, train_items, n_users, n_items)
+        shared_rows = keep is None and np.array_equal(val_users, test_users)
+    ranking = full_ranking_pass(
+        scorer,
+        ranked_users,
+        ranked_items,
+        seen,
+        top_n=top_n,
+        batch_size=batch_size,
+        candidates=candidates if from_rows else None,
+        second=(val_items, train_seen) if shared_rows else None,
+    )
+    if from_rows:
+        sampled_g, sampled_t = ranking.sampled_g, ranking.sampled_t
+    else:
+        sampled_g, sampled_t = sampled_rank_counts(
+            scorer, test_users, test_items, candidates, batch_size=batch_size
+        )
     if probabilities is None:
         probabilities = bool(getattr(scorer, "outputs_probabilities", True))
     binary: dict[str, float | None] = {"accuracy": None, "log_loss": None}
@@ -171,4 +203,19 @@ def evaluate_scorer(  # noqa: PLR0917
     }
     if sample is not None:
         entry["user_sample"] = sample
+    if validation:
+        if shared_rows:
+            val_g, val_t = ranking.second_g, ranking.second_t
+        else:
+            val_pass = full_ranking_pass(
+                scorer,
+                val_users,
+                val_items,
+                train_seen,
+                batch_size=batch_size,
+                description="validation ranking",
+            )
+            val_g, val_t = val_pass.g, val_pass.t
+        entry["validation"] = metrics_from_counts(val_g, val_t, ks)
+    entry["eval_seconds"] = float(time.perf_counter() - start)
     return entry

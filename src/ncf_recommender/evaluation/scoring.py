@@ -20,7 +20,14 @@ DEFAULT_SCORES_PER_BATCH = 1 << 23
 
 @runtime_checkable
 class Scorer(Protocol):
-    """What every model exposes to evaluation, recommendation and serving."""
+    """What every model exposes to evaluation, recommendation and serving.
+
+    Optional attributes read by evaluation: ``outputs_probabilities`` (binary
+    metrics), ``pairwise`` (user samples at scale) and
+    ``candidate_scores_from_rows``: ``True`` when ``score(users, items)``
+    equals ``score(users)`` gathered at ``items`` bit for bit, so the sampled
+    ranking is read from the full-ranking rows.
+    """
 
     n_items: int
 
@@ -133,7 +140,30 @@ def check_scores(scores: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def row_counts(mask: np.ndarray) -> np.ndarray:
     """Number of True values per row of a 2-D boolean array."""
-    return mask.view(np.uint8).sum(axis=1, dtype=np.int64)
+    # count_nonzero of one contiguous row is much faster than a sum along an
+    # axis (which widens every byte); a Python loop over rows costs little.
+    return np.fromiter(
+        (np.count_nonzero(row) for row in mask), dtype=np.int64, count=mask.shape[0]
+    )
+
+
+def count_where(
+    compare: np.ufunc, scores: np.ndarray, threshold: np.ndarray, out: np.ndarray
+) -> np.ndarray:
+    """Per row, how many scores ``compare`` true against the row's threshold.
+
+    Args:
+        compare: A comparison ufunc (``np.greater``, ``np.equal``...).
+        scores: ``(B, n)`` scores.
+        threshold: ``(B, 1)`` threshold per row.
+        out: A ``(B, n)`` boolean buffer, reused across batches: a fresh
+            temporary of that size costs more in page faults than the
+            comparison itself.
+
+    Returns:
+        ``(B,)`` int64 counts.
+    """
+    return row_counts(compare(scores, threshold, out=out))
 
 
 def excluded_entries(

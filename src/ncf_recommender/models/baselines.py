@@ -104,13 +104,15 @@ class MostPopularScorer:
             items: ``None`` for all items, or ``(B, m)`` item indices.
 
         Returns:
-            ``(B, n_items)`` or ``(B, m)`` float64 training counts.
+            ``(B, n_items)`` (a read-only view) or ``(B, m)`` float64 training
+            counts.
         """
         users = np.asarray(users)
         if users.ndim != 1:
             raise ValueError(f"users must be 1-D, got shape {users.shape}")
         if items is None:
-            return np.tile(self.item_counts, (users.size, 1))
+            # A read-only view: every row is the same (no copy per batch).
+            return np.broadcast_to(self.item_counts, (users.size, self.n_items))
         return self.item_counts[_item_matrix(items, users.size, self.n_items)]
 
 

@@ -365,6 +365,9 @@ class SequenceScorer:
 
     #: Scores are logits, not probabilities (no binary accuracy or log-loss).
     outputs_probabilities = False
+    #: ``score(users, items)`` gathers from ``score(users)``: evaluation reads
+    #: the sampled ranking from the full-ranking rows.
+    candidate_scores_from_rows = True
 
     def __init__(
         self, model: Any, histories: UserHistories | np.ndarray, batch_size: int = 1024

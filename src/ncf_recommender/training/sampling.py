@@ -48,8 +48,11 @@ from __future__ import annotations
 
 import math
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
+
+from ncf_recommender.progress import progress
 
 #: Names of the training negative-sampling strategies.
 STRATEGIES: tuple[str, ...] = ("uniform", "popularity")
@@ -386,6 +389,8 @@ def _draw_rows(
     k: int,
     rng: np.random.Generator,
     with_replacement: np.ndarray | None = None,
+    *,
+    description: str | None = None,
 ) -> np.ndarray:
     """Draw ``k`` negatives per row, block by block of rows.
 
@@ -396,19 +401,32 @@ def _draw_rows(
         rng: Source of randomness.
         with_replacement: Rows whose ``k`` draws are independent (users with
             fewer than ``k`` candidates); ``None`` for none.
+        description: Show progress (rows/s) under this name; ``None``: none.
+            Progress never touches ``rng``: the draws are the same.
 
     Returns:
         ``(len(users), k)`` int32 items.
     """
     out = np.empty((len(users), k), dtype=np.int32)
-    for start in range(0, len(users), _BLOCK_ROWS):
-        rows = slice(start, start + _BLOCK_ROWS)
-        replace = None if with_replacement is None else with_replacement[rows]
-        if isinstance(space, _UniformSpace) and k > _SLOT_BY_SLOT_MAX_K:
-            _draw_block_rows(space, users[rows], rng, replace, out[rows])
-        else:
-            _draw_block(space, users[rows], rng, replace, out[rows])
+    shown = (
+        nullcontext(_no_progress)
+        if description is None
+        else progress(description, len(users), unit="rows")
+    )
+    with shown as advance:
+        for start in range(0, len(users), _BLOCK_ROWS):
+            rows = slice(start, start + _BLOCK_ROWS)
+            replace = None if with_replacement is None else with_replacement[rows]
+            if isinstance(space, _UniformSpace) and k > _SLOT_BY_SLOT_MAX_K:
+                _draw_block_rows(space, users[rows], rng, replace, out[rows])
+            else:
+                _draw_block(space, users[rows], rng, replace, out[rows])
+            advance(len(users[rows]))
     return out
+
+
+def _no_progress(_: float) -> None:
+    """``advance`` when no progress is shown."""
 
 
 def _draw_block(
@@ -796,4 +814,10 @@ def sample_eval_candidates(  # noqa: PLR0917 (public interface, protocol order)
             f"it never interacted with (of {n_items}): cannot draw {n_negatives} "
             "distinct negatives"
         )
-    return _draw_rows(space, targets, int(n_negatives), np.random.default_rng(seed))
+    return _draw_rows(
+        space,
+        targets,
+        int(n_negatives),
+        np.random.default_rng(seed),
+        description="evaluation negatives",
+    )

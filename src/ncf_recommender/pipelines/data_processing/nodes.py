@@ -33,6 +33,7 @@ from ncf_recommender.pipelines.data_processing.params import (
     MinimumDataParams,
     SourceParams,
 )
+from ncf_recommender.progress import progress
 from ncf_recommender.readers import reader_report, truncation_message
 
 logger = logging.getLogger(__name__)
@@ -301,31 +302,39 @@ def clean_ratings(
         "timestamp_out_of_range": (stamps < 0) | (stamps >= MS_THRESHOLD),
     }
     dropped: dict[str, int] = dict(parse_report.get("rows_rejected_before_parsing", {}))
-    keep = pd.Series(True, index=raw_ratings.index)
-    for reason, bad in reasons.items():
-        hit = keep & bad.fillna(False).astype(bool)
-        dropped[reason] = int(hit.sum())
-        keep &= ~hit
-    valid = raw_ratings.loc[keep]
-    # Stable sort by timestamp, then keep the last row of each pair: the latest
-    # interaction wins, and on equal timestamps the later source row does.
-    users, _ = pd.factorize(valid[USER_ID])
-    items, item_ids = pd.factorize(valid[ITEM_ID])
-    pair = users.astype(np.int64) * max(len(item_ids), 1) + items
-    valid_stamps = valid[TIMESTAMP].to_numpy(dtype=np.int64)
-    order = np.argsort(valid_stamps, kind="stable")
-    latest = np.ones(len(valid), dtype=bool)
-    latest[order] = ~pd.Series(pair[order]).duplicated(keep="last").to_numpy()
-    # exact repeats, looked for only among the pairs that occur more than once
-    repeated = np.isin(pair, pair[~latest])
-    exact = pd.DataFrame(
-        {
-            "pair": pair[repeated],
-            RATING: valid[RATING].to_numpy()[repeated],
-            TIMESTAMP: valid_stamps[repeated],
-        }
-    ).duplicated()
-    cleaned = valid.loc[latest].astype({TIMESTAMP: "int64", RATING: "float64"})
+    # Vectorised passes over every row: progress counts rows per pass (the
+    # drop reasons, the pair codes, the latest of each pair, exact repeats).
+    n_rows = len(raw_ratings)
+    with progress("cleaning ratings", 4 * n_rows, unit="rows") as advance:
+        keep = pd.Series(True, index=raw_ratings.index)
+        for reason, bad in reasons.items():
+            hit = keep & bad.fillna(False).astype(bool)
+            dropped[reason] = int(hit.sum())
+            keep &= ~hit
+        valid = raw_ratings.loc[keep]
+        advance(n_rows)
+        # Stable sort by timestamp, then keep the last row of each pair: the
+        # latest interaction wins, and on equal timestamps the later source row.
+        users, _ = pd.factorize(valid[USER_ID])
+        items, item_ids = pd.factorize(valid[ITEM_ID])
+        pair = users.astype(np.int64) * max(len(item_ids), 1) + items
+        advance(n_rows)
+        valid_stamps = valid[TIMESTAMP].to_numpy(dtype=np.int64)
+        order = np.argsort(valid_stamps, kind="stable")
+        latest = np.ones(len(valid), dtype=bool)
+        latest[order] = ~pd.Series(pair[order]).duplicated(keep="last").to_numpy()
+        advance(n_rows)
+        # exact repeats, looked for only among the pairs that occur more than once
+        repeated = np.isin(pair, pair[~latest])
+        exact = pd.DataFrame(
+            {
+                "pair": pair[repeated],
+                RATING: valid[RATING].to_numpy()[repeated],
+                TIMESTAMP: valid_stamps[repeated],
+            }
+        ).duplicated()
+        cleaned = valid.loc[latest].astype({TIMESTAMP: "int64", RATING: "float64"})
+        advance(n_rows)
     report = {
         **{
             key: value
@@ -395,27 +404,32 @@ def filter_k_core(
     items, _ = pd.factorize(ratings[ITEM_ID])
     keep = np.ones(len(ratings), dtype=bool)
     rounds = 0
-    while True:
-        user_counts = np.bincount(users[keep], minlength=users.max(initial=-1) + 1)
-        item_counts = np.bincount(items[keep], minlength=items.max(initial=-1) + 1)
-        weak = keep & (
-            (user_counts[users] < params.min_user_interactions)
-            | (item_counts[items] < params.min_item_interactions)
-        )
-        if not weak.any():
-            break
-        rounds += 1
-        if rounds > params.max_rounds:
-            raise RuntimeError(
-                f"k-core filter not stable after kcore.max_rounds={params.max_rounds} rounds"
+    # Each round is one pass over the rows still kept: progress counts those
+    # rows (the total is unknown until the filter is stable).
+    with progress("k-core filter", None, unit="rows") as advance:
+        while True:
+            kept = int(keep.sum())
+            user_counts = np.bincount(users[keep], minlength=users.max(initial=-1) + 1)
+            item_counts = np.bincount(items[keep], minlength=items.max(initial=-1) + 1)
+            weak = keep & (
+                (user_counts[users] < params.min_user_interactions)
+                | (item_counts[items] < params.min_item_interactions)
             )
-        keep &= ~weak
-        logger.info(
-            "k-core round %d: %d rows removed, %d remain",
-            rounds,
-            weak.sum(),
-            keep.sum(),
-        )
+            advance(kept)
+            if not weak.any():
+                break
+            rounds += 1
+            if rounds > params.max_rounds:
+                raise RuntimeError(
+                    f"k-core filter not stable after kcore.max_rounds={params.max_rounds} rounds"
+                )
+            keep &= ~weak
+            logger.info(
+                "k-core round %d: %d rows removed, %d remain",
+                rounds,
+                weak.sum(),
+                keep.sum(),
+            )
     filtered = ratings.loc[keep].reset_index(drop=True)
     final = {
         **report,

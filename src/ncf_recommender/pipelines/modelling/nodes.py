@@ -235,6 +235,12 @@ def _entry(  # noqa: PLR0917 (mirrors evaluate_scorer's positional order)
     test time but train only at validation); ``None`` uses ``scorer``.
     """
     start = time.perf_counter()
+    # The validation block from the test pass's score rows when the same scorer
+    # ranks every validation user (see evaluate_scorer's ``validation``).
+    shared_validation = (
+        validation_scorer is None
+        and full_ranking_users(scorer, len(val_interactions), evaluation) is None
+    )
     entry = evaluate_scorer(
         scorer,
         train_interactions,
@@ -249,6 +255,7 @@ def _entry(  # noqa: PLR0917 (mirrors evaluate_scorer's positional order)
             scorer, len(test_interactions), evaluation
         ),
         sample_seed=evaluation.sample_seed,
+        validation=shared_validation,
     )
     if "user_sample" in entry:
         logger.info(
@@ -258,13 +265,14 @@ def _entry(  # noqa: PLR0917 (mirrors evaluate_scorer's positional order)
             entry["user_sample"]["users"],
             entry["user_sample"]["seed"],
         )
-    entry["validation"] = _validation_metrics(
-        scorer if validation_scorer is None else validation_scorer,
-        train_interactions,
-        val_interactions,
-        n_users,
-        evaluation,
-    )
+    if not shared_validation:
+        entry["validation"] = _validation_metrics(
+            scorer if validation_scorer is None else validation_scorer,
+            train_interactions,
+            val_interactions,
+            n_users,
+            evaluation,
+        )
     entry["eval_seconds"] = float(time.perf_counter() - start)
     return entry
 
