@@ -69,7 +69,7 @@ def _long_steps(tmp_path) -> None:
         SourceParams,
     )
     from ncf_recommender.readers import DelimitedRatingsDataset  # noqa: PLC0415
-    from ncf_recommender.sampling import sample_eval_candidates  # noqa: PLC0415
+    from ncf_recommender.training.sampling import sample_eval_candidates  # noqa: PLC0415
 
     path = tmp_path / "ratings.csv.gz"
     with gzip.open(path, "wt") as handle:

@@ -145,18 +145,7 @@ def full_ranking_pass(  # noqa: PLR0917
         sampled_t = np.empty(users.size, dtype=np.int64)
     tasks = [(targets, exclude, g, t)]
     if second is not None:
-        second_targets = as_index_array(second[0], "second targets")
-        if second_targets.shape != users.shape:
-            raise ValueError(
-                f"users {users.shape} and second targets {second_targets.shape} "
-                "differ in length"
-            )
-        check_range(second_targets, n_items, "second targets")
-        second_exclude = check_exclude(second[1], 0, n_items)
-        check_range(users, second_exclude.shape[0], "users")
-        second_g = np.empty(users.size, dtype=np.int64)
-        second_t = np.empty(users.size, dtype=np.int64)
-        tasks.append((second_targets, second_exclude, second_g, second_t))
+        tasks.append(_second_task(second, users, n_items))
     # One comparison buffer for the whole pass (see count_where).
     mask = np.empty((rows_max, n_items), dtype=bool)
     with progress(description, users.size, unit="users") as advance:
@@ -182,8 +171,31 @@ def full_ranking_pass(  # noqa: PLR0917
     if sampled_items is not None:
         result = result._replace(sampled_g=sampled_g, sampled_t=sampled_t)
     if second is not None:
-        result = result._replace(second_g=second_g, second_t=second_t)
+        result = result._replace(second_g=tasks[1][2], second_t=tasks[1][3])
     return result
+
+
+def _second_task(
+    second: tuple[np.ndarray | Sequence[int], sp.spmatrix | sp.sparray],
+    users: np.ndarray,
+    n_items: int,
+) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Validated ``(targets, exclude, g, t)`` of a second ranking of the same rows."""
+    second_targets = as_index_array(second[0], "second targets")
+    if second_targets.shape != users.shape:
+        raise ValueError(
+            f"users {users.shape} and second targets {second_targets.shape} "
+            "differ in length"
+        )
+    check_range(second_targets, n_items, "second targets")
+    second_exclude = check_exclude(second[1], 0, n_items)
+    check_range(users, second_exclude.shape[0], "users")
+    return (
+        second_targets,
+        second_exclude,
+        np.empty(users.size, dtype=np.int64),
+        np.empty(users.size, dtype=np.int64),
+    )
 
 
 def _rank_counts(  # noqa: PLR0917 (private)
