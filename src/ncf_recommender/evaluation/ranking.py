@@ -344,7 +344,7 @@ def sampled_rank_counts(
     t = np.empty(users.size, dtype=np.int64)
     # Sized as if every item were scored: a scorer may compute whole rows to
     # pick the candidates (sequence models), or gather (users, m, factors)
-    # blocks; sized by m alone, a batch held 84k users and 20 GB at 60k items.
+    # blocks; sized by m alone, a batch at Electronics size ran out of memory.
     for part in batches(users.size, resolve_batch_size(batch_size, n_items)):
         batch_items = items[part]
         scores = check_scores(scorer.score(users[part], batch_items), batch_items.shape)

@@ -356,8 +356,8 @@ def fit_als(  # noqa: PLR0917
         cg_steps: Conjugate-gradient steps per solve.
         dtype: Float dtype of the factors.
         blas_threads: BLAS threads while fitting. The many small matrix
-            products run faster on one thread (2-3x less CPU measured on 2
-            busy cores); ``None`` keeps the BLAS default.
+            products run faster on one thread (measured: docs/results.md);
+            ``None`` keeps the BLAS default.
 
     Returns:
         ``(user_factors, item_factors)`` of shapes ``(n_users, k)`` and
