@@ -636,6 +636,18 @@ def _check_args(
         )
 
 
+def _default_sizes(
+    n_ratings: int, n_users: int | None, n_items: int | None
+) -> tuple[int, int]:
+    """Users and items given, or in the real 2014 file's proportion to ``n_ratings``."""
+    ratio = n_ratings / ELECTRONICS_2014["n_ratings"]
+    if n_users is None:
+        n_users = max(1, round(ratio * ELECTRONICS_2014["n_users"]))
+    if n_items is None:
+        n_items = max(2 * len(_CATEGORIES), round(ratio * ELECTRONICS_2014["n_items"]))
+    return n_users, n_items
+
+
 def generate_ratings(
     n_ratings: int = DEFAULT_N_RATINGS,
     n_users: int | None = None,
@@ -673,11 +685,7 @@ def generate_ratings(
     """
     if isinstance(n_ratings, bool) or not isinstance(n_ratings, int | np.integer):
         raise ValueError(f"n_ratings must be an int, got {n_ratings!r}")
-    ratio = n_ratings / ELECTRONICS_2014["n_ratings"]
-    if n_users is None:
-        n_users = max(1, round(ratio * ELECTRONICS_2014["n_users"]))
-    if n_items is None:
-        n_items = max(2 * len(_CATEGORIES), round(ratio * ELECTRONICS_2014["n_items"]))
+    n_users, n_items = _default_sizes(n_ratings, n_users, n_items)
     _check_args(
         n_ratings=n_ratings,
         n_users=n_users,
@@ -759,11 +767,7 @@ def generate_item_catalogue(
     Returns:
         An :class:`ItemCatalogue`.
     """
-    ratio = n_ratings / ELECTRONICS_2014["n_ratings"]
-    if n_users is None:
-        n_users = max(1, round(ratio * ELECTRONICS_2014["n_users"]))
-    if n_items is None:
-        n_items = max(2 * len(_CATEGORIES), round(ratio * ELECTRONICS_2014["n_items"]))
+    n_users, n_items = _default_sizes(n_ratings, n_users, n_items)
     key = (n_ratings, n_users, n_items, seed, chain_prob, interest_prob)
     if key not in _LATEST_CATALOGUE:
         generate_ratings(
