@@ -24,6 +24,7 @@ generate the file; run it only on a machine with the room.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -136,6 +137,15 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="8g")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "bench")
+    parser.add_argument(
+        "--spark-params",
+        default="",
+        help="extra --params for the Spark run, e.g. "
+        "'spark_shuffle_partitions=64,spark_candidates.buckets=16' at 2023 size",
+    )
+    parser.add_argument(
+        "--record", type=Path, help="also write the figures to this JSON file"
+    )
     args = parser.parse_args()
     engines = args.engines.split(",")
 
@@ -166,6 +176,8 @@ def main() -> None:
                     f"spark_master={args.master},"
                     f"spark_driver_memory={args.driver_memory}"
                 )
+                if args.spark_params:
+                    params += f",{args.spark_params}"
                 results[engine] = _run(
                     [KEDRO, "run", *env, "--pipeline", "spark_data_processing",
                      "--params", params],
@@ -188,6 +200,26 @@ def main() -> None:
                     obj=name,
                 )
             print(f"identical tables: {', '.join(TABLES)}")
+    if args.record:
+        _record(args, n_rows, results)
+
+
+def _record(args: argparse.Namespace, n_rows: int, results: dict) -> None:
+    """Write the measured figures (and the command that produced them) as JSON."""
+    record = {
+        "command": " ".join([".venv/bin/python", *sys.argv]),
+        "size": args.size,
+        "rows": n_rows,
+        "master": args.master,
+        "driver_memory": args.driver_memory,
+        "spark_params": args.spark_params,
+        "engines": {
+            engine: {"wall_s": round(wall, 1), "peak_rss_gb": round(peak, 2)}
+            for engine, (wall, peak) in results.items()
+        },
+        "load_average_after": os.getloadavg(),
+    }
+    args.record.write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

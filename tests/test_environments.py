@@ -203,3 +203,16 @@ def test_params_merge_key_by_key_in_every_environment(env):
     }
     assert overridden == expected
     assert len(plain["training"]) > 5, "the base group reaches the environment"
+
+
+@pytest.mark.parametrize(("env", "budget"), [(None, None), ("synthetic-full", 90)])
+def test_the_training_budget_comes_from_the_environment_globals(env, budget):
+    """Only synthetic-full bounds training by wall clock; both groups read one value."""
+    params = EnvironmentConfigLoader(
+        conf_source=str(PROJECT_ROOT / "conf"),
+        env=env,
+        base_env="base",
+        default_run_env="local",
+    )["parameters"]
+    assert params["training"]["max_train_seconds"] == budget
+    assert params["sequence_training"]["max_train_seconds"] == budget
