@@ -299,6 +299,31 @@ def _fig(record: str, name: str) -> Any:
     return figure["value"] if isinstance(figure, dict) else figure
 
 
+def _full(record: str, scale: float, node: str, field: str = "wall_s") -> float | int:
+    """A figure of one scale of a ``bench_full_run.py`` record.
+
+    ``node`` is a node's row (``field``: ``wall_s``, ``cpu_s`` or ``peak_rss_gb``),
+    ``"total"`` or ``"interactions"``.
+    """
+    entries = [
+        e for e in _record(record, dict, "a full-run record")["scales"]
+        if e["scale"] == scale
+    ]  # fmt: skip
+    if len(entries) != 1:
+        raise KeyError(f"{len(entries)} entries of {record} have scale {scale}, not 1")
+    entry = entries[0]
+    if node == "interactions":
+        return int(entry["interactions"])
+    if node == "total":
+        if entry["total"] is None:
+            raise KeyError(f"scale {scale} of {record} did not finish")
+        return float(entry["total"][field])
+    rows = [r for r in entry["rows"] if r["node"] == node]
+    if len(rows) != 1:
+        raise KeyError(f"{len(rows)} rows of {record} (scale {scale}) are {node!r}")
+    return float(rows[0][field])
+
+
 #: The functions a placeholder may call.
 FUNCTIONS: dict[str, Any] = {
     "mean": lambda r, m, k: statistics.mean(_seed_values(r, m, k)),
@@ -314,6 +339,7 @@ FUNCTIONS: dict[str, Any] = {
     "best_peer": _best_peer,
     "cell": _cell,
     "fig": _fig,
+    "full": _full,
 }
 _OPERATORS = {
     ast.Add: operator.add,

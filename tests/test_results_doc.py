@@ -86,6 +86,13 @@ def test_a_full_run_record_renders_its_rows_the_running_node_and_the_total(
     assert "| gru.evaluate_model | running when stopped |" in text
     assert "total of the finished rows (run incomplete)** | 5.0 |" in text
     assert "Scale 1 (1,748,521 interactions; timeout;" in text
+    lines = make_results.render(
+        "{{ full('full_run_test', 1, 'clean_ratings', 'peak_rss_gb') | 2 }} GB, "
+        "{{ full('full_run_test', 1, 'interactions') | , }}\n"
+    ).splitlines()
+    assert lines[-1] == "3.02 GB, 1,748,521"
+    with pytest.raises(ValueError, match="scale 1 of full_run_test did not finish"):
+        make_results.render("{{ full('full_run_test', 1, 'total') }}\n")
 
 
 def test_placeholders_resolve_from_seed_peer_table_and_figure_records(
