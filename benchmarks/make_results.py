@@ -454,7 +454,7 @@ def render_readme(readme: str | None = None) -> str:
     if begin < 0 or end < begin:
         raise ValueError(f"README.md: no {README_BEGIN!r} ... {README_END!r} block")
     lines = README_TEMPLATE.read_text(encoding="utf-8").splitlines()
-    block = "\n".join(PLACEHOLDER.sub(resolve, line) for line in lines).strip()
+    block = "\n".join(PLACEHOLDER.sub(resolve, line) for line in lines).strip("\n")
     head = text[: begin + len(README_BEGIN)]
     return f"{head}\n{block}\n{text[end:]}"
 
