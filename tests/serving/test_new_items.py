@@ -17,7 +17,13 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from ncf_recommender.constants import INTERACTION_COLUMNS, ITEM_ID, ITEM_IDX, USER_ID, USER_IDX
+from ncf_recommender.constants import (
+    INTERACTION_COLUMNS,
+    ITEM_ID,
+    ITEM_IDX,
+    USER_ID,
+    USER_IDX,
+)
 from ncf_recommender.models.new_items import embed_new_items
 from ncf_recommender.serving import (
     CataloguedMetadata,
@@ -72,7 +78,9 @@ def test_category_is_the_fallback_and_none_is_nan():
 
 
 def test_encoder_rejects_out_of_range_rows():
-    with pytest.raises(ValueError, match=r"related_rows must hold item indices in \[0, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"related_rows must hold item indices in \[0, 2\)"
+    ):
         embed_new_items(np.ones((2, 3)), [[2]], [[]])
     with pytest.raises(ValueError, match="one of each per new item"):
         embed_new_items(np.ones((2, 3)), [[0]], [])
@@ -172,7 +180,9 @@ def test_an_added_product_tops_the_list_of_a_user_of_its_category():
     assert (first.title, first.category) == ("New headphones", "Headphones")
     # The category's mean vector, rescaled: (0.64, 0.02) to norm 0.641...
     mean = ITEM_VECTORS[:5].mean(axis=0)
-    vector = mean / np.linalg.norm(mean) * np.linalg.norm(ITEM_VECTORS[:5], axis=1).mean()
+    vector = (
+        mean / np.linalg.norm(mean) * np.linalg.norm(ITEM_VECTORS[:5], axis=1).mean()
+    )
     assert first.score == pytest.approx(sigmoid(vector @ USER_VECTORS[0]), rel=1e-5)
     # A camera buyer's top 3 stays cameras; the product is in nobody's seen items.
     assert ids(recommender.recommend("U001", 3)) == ["I007", "I008", "I009"]
@@ -198,7 +208,10 @@ def test_related_items_give_the_vector_before_the_category():
 def test_results_carry_titles_and_categories_only_with_item_metadata():
     with_metadata = gmf_recommender().recommend("U000", 10).recommendations
     by_id = {r.item_id: r for r in with_metadata}
-    assert (by_id["I002"].title, by_id["I002"].category) == ("Product I002", "Headphones")
+    assert (by_id["I002"].title, by_id["I002"].category) == (
+        "Product I002",
+        "Headphones",
+    )
     assert (by_id["I009"].title, by_id["I009"].category) == (None, "Cameras")
     without = gmf_recommender(with_metadata=False).recommend("U000", 10)
     assert all(r.title is None and r.category is None for r in without.recommendations)
@@ -236,7 +249,9 @@ def test_models_without_item_vectors_refuse_new_products():
     from tests.serving.test_api import make_recommender  # noqa: PLC0415
 
     neumf = make_recommender()  # model type neumf
-    with pytest.raises(NewItemError, match=r"'neumf' cannot score.*\['gmf', 'gru', 'sasrec'\]"):
+    with pytest.raises(
+        NewItemError, match=r"'neumf' cannot score.*\['gmf', 'gru', 'sasrec'\]"
+    ):
         neumf.add_item({"item_id": "NEW", "related": ["I000"]})
 
 
@@ -272,7 +287,10 @@ def test_item_lookup_catalogued_added_and_unknown():
     only_metadata = recommender.item("M001")
     assert only_metadata["recommendable"] is False and only_metadata["price"] == 3.0
     assert recommender.item("I009")["price"] is None
-    with pytest.raises(UnknownItemError, match=r"unknown item_id 'nope': not in item_metadata \(version v1\)"):
+    with pytest.raises(
+        UnknownItemError,
+        match=r"unknown item_id 'nope': not in item_metadata \(version v1\)",
+    ):
         recommender.item("nope")
     with pytest.raises(UnknownItemError, match="kedro run --pipeline item_metadata"):
         gmf_recommender(with_metadata=False).item("I003")
@@ -297,12 +315,16 @@ class _DictStore:
 def test_item_metadata_loads_when_catalogued_and_is_optional():
     data = ServingData.from_frames(*category_frames())
     assert load_item_metadata(_DictStore({}), data) is None
-    loaded = load_item_metadata(_DictStore({"item_metadata": item_metadata_frame()}), data)
+    loaded = load_item_metadata(
+        _DictStore({"item_metadata": item_metadata_frame()}), data
+    )
     assert loaded.version == "2026-01-01T00.00.00.000Z"
     assert loaded.item_categories.tolist() == ["Headphones"] * 5 + ["Cameras"] * 5
     np.testing.assert_array_equal(loaded.category_items["Cameras"], [5, 6, 7, 8, 9])
     with pytest.raises(ValueError, match="no column 'item_id'"):
-        load_item_metadata(_DictStore({"item_metadata": pd.DataFrame({"x": [1]})}), data)
+        load_item_metadata(
+            _DictStore({"item_metadata": pd.DataFrame({"x": [1]})}), data
+        )
 
 
 # Sequence models: the tied item table ----------------------------------------
@@ -336,11 +358,15 @@ def test_sequence_models_score_a_product_with_one_related_item_like_that_item(
         _score_of(everything, "I003"), rel=1e-4, abs=1e-5
     )
     # After a supplied history (an unknown user), and excluded once supplied.
-    after = recommender.recommend("new-user", PLANTED_ITEMS + 1, history=["I000", "I001"])
+    after = recommender.recommend(
+        "new-user", PLANTED_ITEMS + 1, history=["I000", "I001"]
+    )
     assert _score_of(after, "NEW") == pytest.approx(
         _score_of(after, "I003"), rel=1e-4, abs=1e-5
     )
-    named = recommender.recommend("new-user", PLANTED_ITEMS + 1, history=["I000", "NEW"])
+    named = recommender.recommend(
+        "new-user", PLANTED_ITEMS + 1, history=["I000", "NEW"]
+    )
     assert "NEW" not in ids(named) and named.ignored_items == ("NEW",)
 
 
@@ -401,7 +427,10 @@ def test_http_item_errors(client):
     assert unknown.status_code == 404 and "'nope'" in unknown.json()["detail"]
     assert unknown.json()["errors"] == []
     conflict = client.post("/items", json={"item_id": "Z", "related": ["nope"]})
-    assert conflict.status_code == 409 and "needs a related item" in conflict.json()["detail"]
+    assert (
+        conflict.status_code == 409
+        and "needs a related item" in conflict.json()["detail"]
+    )
 
 
 def test_http_without_item_metadata():

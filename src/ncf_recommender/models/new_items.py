@@ -45,7 +45,9 @@ class NewItemVectors(NamedTuple):
     neighbours: np.ndarray
 
 
-def _membership(rows: Sequence[Sequence[int]], n_items: int, name: str) -> sp.csr_matrix:
+def _membership(
+    rows: Sequence[Sequence[int]], n_items: int, name: str
+) -> sp.csr_matrix:
     """``(len(rows), n_items)`` 0/1 matrix: row ``j`` marks the distinct items of ``rows[j]``."""
     lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
     flat = (

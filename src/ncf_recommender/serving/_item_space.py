@@ -116,9 +116,7 @@ class SequenceItemSpace:
         self.item_vectors = np.asarray(
             keras.ops.convert_to_numpy(table), dtype=np.float32
         )[1:]
-        self._hidden = keras.Model(
-            model.inputs, model.get_layer(LAST_POSITION).output
-        )
+        self._hidden = keras.Model(model.inputs, model.get_layer(LAST_POSITION).output)
         self._scorer = scorer
 
     def _run(self, padded: np.ndarray) -> np.ndarray:
@@ -174,7 +172,9 @@ def check_space(space: ItemSpace, scorer: Scorer, n_users: int, name: str) -> No
         dtype=np.float64,
     )
     tolerance = 1e-4 * max(1.0, float(np.abs(served).max()))
-    if mine.shape != served.shape or not np.allclose(mine, served, rtol=1e-3, atol=tolerance):
+    if mine.shape != served.shape or not np.allclose(
+        mine, served, rtol=1e-3, atol=tolerance
+    ):
         raise ValueError(
             f"the {name} model's scores are not the dot product of a query and an "
             "item vector that its layers hold (a model of another architecture?)"

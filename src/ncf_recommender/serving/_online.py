@@ -537,7 +537,10 @@ class Recommender:
         metadata = self.item_metadata
         entries = []
         for rank, index, score in zip(
-            range(1, int(keep.sum()) + 1), items[keep].tolist(), scores[keep], strict=True
+            range(1, int(keep.sum()) + 1),
+            items[keep].tolist(),
+            scores[keep],
+            strict=True,
         ):
             if index < n_items:
                 item_id = str(self.data.item_ids[index])
@@ -549,7 +552,9 @@ class Recommender:
                 new = added.items[index - n_items]
                 item_id, title = new.item_id, new.title
                 category = deepest_category(new.categories)
-            entries.append(RecommendedItem(rank, item_id, float(score), title, category))
+            entries.append(
+                RecommendedItem(rank, item_id, float(score), title, category)
+            )
         return Recommendation(
             user_id,
             cold_start,
@@ -591,7 +596,9 @@ class Recommender:
         if position >= 0:
             return {**added.record(position), "source": "added", "recommendable": True}
         record = (
-            self.item_metadata.record(item_id) if self.item_metadata is not None else None
+            self.item_metadata.record(item_id)
+            if self.item_metadata is not None
+            else None
         )
         if record is None:
             if self.item_metadata is None:

@@ -90,12 +90,12 @@ from ncf_recommender.serving._errors import (
     UnknownUserError,
     UnusableHistoryError,
 )
+from ncf_recommender.serving._items import MAX_ID_LENGTH, NewItem
 from ncf_recommender.serving._loading import (
     PROJECT_PATH_ENV,
     build_recommender,
     open_project,
 )
-from ncf_recommender.serving._items import MAX_ID_LENGTH, NewItem
 from ncf_recommender.serving._online import Recommender
 from ncf_recommender.serving._results import Recommendation
 
