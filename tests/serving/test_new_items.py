@@ -442,3 +442,24 @@ def test_http_without_item_metadata():
         top = bare.get("/recommendations/U000").json()["recommendations"]
         assert all(r["title"] is None and r["category"] is None for r in top)
         assert bare.get("/model").json()["has_item_metadata"] is False
+
+
+def test_schema_declares_the_item_endpoints_and_their_errors(client):
+    schema = client.get("/openapi.json").json()
+    post = schema["paths"]["/items"]["post"]
+    get = schema["paths"]["/items/{item_id}"]["get"]
+    assert "201" in post["responses"] and "200" in get["responses"]
+    for operation, codes in (
+        (post, ("409", "413", "422", "500")),
+        (get, ("404", "422")),
+    ):
+        for code in codes:
+            ref = operation["responses"][code]["content"]["application/json"]["schema"]
+            assert ref["$ref"].endswith("/ErrorOut"), code
+    new_item = schema["components"]["schemas"]["NewItem"]
+    assert new_item["required"] == ["item_id"]
+    assert new_item["additionalProperties"] is False
+    price = new_item["properties"]["price"]["anyOf"]
+    assert {"type": "number", "minimum": 0.0} in price and {"type": "null"} in price
+    answer = schema["components"]["schemas"]["RecommendedItemOut"]["properties"]
+    assert {"title", "category"} <= set(answer)

@@ -370,7 +370,7 @@ class Recommender:
         if by_history.size:
             rows = [supplied[i] for i in by_history]
             items, scores = self._top_n_after_histories(
-                users[by_history], [items for items, _ in rows], top_n
+                users[by_history], [known_items for known_items, _ in rows], top_n
             )
             if len(added):
                 # Added products a history names are not read but are excluded.
@@ -423,7 +423,7 @@ class Recommender:
     ) -> np.ndarray:
         """``(B, m)`` scores of the added products after each row's history."""
         space = self._item_space
-        sequences = self._history_sequences(users, [items for items, _ in rows])
+        sequences = self._history_sequences(users, [known for known, _ in rows])
         return space.scores(space.history_queries(sequences), added.vectors)
 
     def _supplied_histories(
