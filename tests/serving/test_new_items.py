@@ -249,10 +249,28 @@ def test_models_without_item_vectors_refuse_new_products():
     from tests.serving.test_api import make_recommender  # noqa: PLC0415
 
     neumf = make_recommender()  # model type neumf
-    with pytest.raises(
-        NewItemError, match=r"'neumf' cannot score.*\['gmf', 'gru', 'sasrec'\]"
-    ):
+    with pytest.raises(NewItemError, match=r"'neumf' cannot score") as refused:
         neumf.add_item({"item_id": "NEW", "related": ["I000"]})
+    assert all(f"'{name}'" in str(refused.value) for name in ("gmf", "sasrec", "gru"))
+    assert "'mlp'" not in str(refused.value)
+
+
+class _Shifted:
+    """A GMF scorer whose scores are not the model's (the probe must notice)."""
+
+    def __init__(self, scorer):
+        self.model, self.n_items, self._scorer = scorer.model, scorer.n_items, scorer
+
+    def score(self, users, items=None):
+        return self._scorer.score(users, items) * 0.5
+
+
+def test_the_probe_refuses_a_space_the_served_scores_do_not_follow():
+    honest = gmf_recommender(with_metadata=False)
+    shifted = Recommender(_Shifted(honest.scorer), honest.data, honest.model_type)
+    with pytest.raises(NewItemError, match="not the dot product"):
+        shifted.add_item({"item_id": "NEW", "related": ["I000"]})
+    assert honest.add_item({"item_id": "NEW", "related": ["I000"]})["neighbours"] == 1
 
 
 @pytest.mark.parametrize(
