@@ -43,7 +43,23 @@ CategoryName = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 class NewItem(BaseModel):
     """A product's metadata, added at serving time."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="NewItem")
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="NewItem",
+        json_schema_extra={
+            "examples": [
+                {
+                    "item_id": "B0NEWITEM1",
+                    "title": "Wireless earbuds",
+                    "categories": ["Electronics", "Audio", "Headphones"],
+                    "brand": "Acme",
+                    "price": 19.99,
+                    "related": ["B00004Z5M1"],
+                }
+            ]
+        },
+    )
 
     item_id: ItemId = Field(description="the product's original id (not yet served)")
     title: Text | None = None

@@ -796,7 +796,12 @@ def _add_item_routes(
         request: Request,
         item_id: Annotated[
             str,
-            Path(min_length=1, max_length=MAX_ID_LENGTH, description="item id"),
+            Path(
+                min_length=1,
+                max_length=MAX_ID_LENGTH,
+                description="item id",
+                examples=["B00004Z5M1"],
+            ),
         ],
     ) -> dict[str, Any]:
         """An item's metadata: an added product's, else the catalogued item_metadata."""
