@@ -297,7 +297,14 @@ def test_answer_shape(scorer, data):
         "history_used",
     }
     assert answer["ignored_items"] == [] and answer["history_used"] == 0
-    assert set(answer["recommendations"][0]) == {"rank", "item_id", "score"}
+    assert set(answer["recommendations"][0]) == {
+        "rank",
+        "item_id",
+        "score",
+        "title",
+        "category",
+    }
+    assert answer["recommendations"][0]["title"] is None  # no item_metadata here
     assert isinstance(
         pd.Series([r["score"] for r in answer["recommendations"]]).sum(), float
     )

@@ -32,6 +32,18 @@ What a recommendation means:
   id that is not a string or integer, a history that is a string, ...) raises
   :class:`RequestError` (a ``ValueError``), which the HTTP service answers with
   a 422; any other exception there is a logged 500.
+* Each recommended item carries its ``title`` and deepest ``category`` from the
+  catalogued ``item_metadata`` (``kedro run --pipeline item_metadata``), or
+  ``None`` when the project has none; :func:`get_item` returns an item's metadata.
+* :func:`add_item` adds a new product's metadata at serving time, without
+  retraining, to models whose score is a dot product with an item vector (GMF,
+  SASRec, GRU4Rec): its vector is the rescaled mean of its known related
+  items' vectors, else of its category's known items
+  (:func:`~ncf_recommender.models.new_items.embed_new_items`). It is
+  recommendable from the next request on and kept in the loaded model's memory
+  only (lost on restart or :func:`clear_cache`). Malformed metadata is a
+  :class:`RequestError`; a product the model cannot place is a
+  :class:`NewItemError` (HTTP 409).
 
 Artifacts (the model, the id mappings, ``interactions``, ``ranking_metrics``)
 come from the project's Kedro catalog through an :class:`ArtifactStore`, so
@@ -49,10 +61,13 @@ from ncf_recommender.serving._batch import batch_recommendations
 from ncf_recommender.serving._data import ServingData
 from ncf_recommender.serving._errors import (
     HistoryNotSupportedError,
+    NewItemError,
     RequestError,
+    UnknownItemError,
     UnknownUserError,
     UnusableHistoryError,
 )
+from ncf_recommender.serving._items import CataloguedMetadata, NewItem
 from ncf_recommender.serving._loading import (
     KEDRO_ENV_ENV,
     PROJECT_PATH_ENV,
@@ -64,7 +79,9 @@ from ncf_recommender.serving._loading import (
 )
 from ncf_recommender.serving._online import Recommender
 from ncf_recommender.serving._recommender import (
+    add_item,
     clear_cache,
+    get_item,
     get_recommender,
     recommend_items,
 )
@@ -106,9 +123,12 @@ __all__ = [
     "KEDRO_ENV_ENV",
     "PROJECT_PATH_ENV",
     "ArtifactStore",
+    "CataloguedMetadata",
     "CatalogStore",
     "HistoryNotSupportedError",
     "ModelType",
+    "NewItem",
+    "NewItemError",
     "Recommendation",
     "RecommendationSettings",
     "RecommendedItem",
@@ -117,12 +137,15 @@ __all__ = [
     "RetrievalSettings",
     "ServingData",
     "ServingSettings",
+    "UnknownItemError",
     "UnknownUserError",
     "UnusableHistoryError",
+    "add_item",
     "batch_recommendations",
     "build_recommender",
     "clear_cache",
     "create_app",
+    "get_item",
     "get_model_type",
     "get_recommender",
     "load_recommender",

@@ -84,3 +84,30 @@ class UnusableHistoryError(ValueError):
             f"user_id {user_id!r} is unknown and its history holds no known item: "
             f"unknown item_id {shown}{more}"
         )
+
+
+class UnknownItemError(LookupError):
+    """No metadata for an item id: neither catalogued nor added (HTTP 404)."""
+
+    def __init__(self, item_id: str, reason: str) -> None:
+        """Name the id and say where it was looked for.
+
+        Args:
+            item_id: The item id asked for.
+            reason: Why it has no metadata (which sources were searched).
+        """
+        self.item_id = item_id
+        super().__init__(f"unknown item_id {item_id!r}: {reason}")
+
+    def __str__(self) -> str:
+        """The message without ``KeyError``-style quoting."""
+        return str(self.args[0])
+
+
+class NewItemError(ValueError):
+    """A well-formed new product the served model cannot take (HTTP 409).
+
+    Raised when the model type cannot score new products, when the id is
+    already served, or when nothing in its metadata links it to an item the
+    model knows (no known related item, no known item of its category).
+    """

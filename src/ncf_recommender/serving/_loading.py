@@ -18,6 +18,7 @@ import numpy as np
 from ncf_recommender.evaluation import Scorer
 from ncf_recommender.lineage import check_lineage
 from ncf_recommender.serving._data import ServingData
+from ncf_recommender.serving._items import ITEM_METADATA_DATASET, CataloguedMetadata
 from ncf_recommender.serving._online import Recommender
 from ncf_recommender.serving._ranking import Retrieval
 from ncf_recommender.serving._registry import _MODEL_TYPES, get_model_type
@@ -314,6 +315,7 @@ def build_recommender(
         ranking = model_type.ranking_scorer(loaded, data)
         retrieval = Retrieval(ranking, name, model_version, 1, exact=True)
     metrics, metrics_version = _metrics_for(store, name, model_version)
+    item_metadata = load_item_metadata(store, data)
     logger.info("serving %s version %s (%s)", name, model_version, selected_by)
     return Recommender(
         scorer,
@@ -325,7 +327,39 @@ def build_recommender(
         metrics_version=metrics_version,
         selected_by=selected_by,
         retrieval=retrieval,
+        item_metadata=item_metadata,
     )
+
+
+def load_item_metadata(
+    store: ArtifactStore, data: ServingData
+) -> CataloguedMetadata | None:
+    """The catalogued ``item_metadata`` (latest version), indexed for the served items.
+
+    Args:
+        store: Artifact store.
+        data: Serving data (the served ``item_mapping``).
+
+    Returns:
+        The metadata, or ``None`` when the project has none saved (the
+        ``item_metadata`` pipeline runs on request): serving then works without it.
+
+    Raises:
+        ValueError: If the table has no ``item_id`` column.
+    """
+    if not store.exists(ITEM_METADATA_DATASET):
+        return None
+    version = store.resolve_version(ITEM_METADATA_DATASET)
+    frame = store.load(ITEM_METADATA_DATASET, version)
+    metadata = CataloguedMetadata.from_frame(frame, data.item_ids, version)
+    logger.info(
+        "item metadata: %d products, %d of the %d served items (version %s)",
+        len(metadata.frame),
+        int(metadata.frame.index.isin(data.item_ids).sum()),
+        data.n_items,
+        version,
+    )
+    return metadata
 
 
 def load_retrieval(

@@ -7,6 +7,7 @@ models and falls back to popular items for unknown users.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -14,12 +15,24 @@ import numpy as np
 import scipy.sparse as sp
 
 from ncf_recommender.evaluation import Scorer, top_k
+from ncf_recommender.models.new_items import NONE, embed_new_items
 from ncf_recommender.serving._data import ServingData
 from ncf_recommender.serving._errors import (
     HistoryNotSupportedError,
+    NewItemError,
     RequestError,
+    UnknownItemError,
     UnknownUserError,
     UnusableHistoryError,
+)
+from ncf_recommender.serving._items import (
+    ITEM_METADATA_COMMAND,
+    ITEM_METADATA_DATASET,
+    AddedItems,
+    CataloguedMetadata,
+    NewItem,
+    deepest_category,
+    validate_new_item,
 )
 from ncf_recommender.serving._ranking import (
     Retrieval,
@@ -27,7 +40,7 @@ from ncf_recommender.serving._ranking import (
     check_top_n,
     retrieve_and_rerank,
 )
-from ncf_recommender.serving._registry import HistoryScorer, ModelType
+from ncf_recommender.serving._registry import _MODEL_TYPES, HistoryScorer, ModelType
 from ncf_recommender.serving._results import Recommendation, RecommendedItem
 
 
@@ -55,6 +68,48 @@ def _lookup(table: dict[str, int], ids: Sequence[str]) -> np.ndarray:
     return np.fromiter((table.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
 
 
+def _merge_added(
+    ranked: tuple[np.ndarray, np.ndarray],
+    added_scores: np.ndarray,
+    excluded: np.ndarray,
+    n_items: int,
+    top_n: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The best ``top_n`` of known items' top-N rows and the added products.
+
+    A known item outside a row's top-N cannot enter the merged top-N, so
+    merging the rows with every added product's score is exact.
+
+    Args:
+        ranked: ``(items, scores)`` of known items, ``(B, w)``, best first; item
+            ``-1`` past a row's end.
+        added_scores: ``(B, m)`` scores of the added products.
+        excluded: ``(B, m)`` booleans: the product is excluded for that row.
+        n_items: Known items; added product ``j`` is index ``n_items + j``.
+        top_n: List length.
+
+    Returns:
+        ``(items, scores)`` of width ``min(top_n, n_items + m)``; ties keep the
+        known items first; item ``-1`` past a row's end.
+    """
+    items, scores = ranked
+    rows, m = added_scores.shape
+    candidates = np.concatenate(
+        (items, np.broadcast_to(n_items + np.arange(m), (rows, m))), axis=1
+    )
+    values = np.concatenate(
+        (
+            np.where(items >= 0, scores, -np.inf),
+            np.where(excluded, -np.inf, added_scores),
+        ),
+        axis=1,
+    ).astype(np.float64)
+    order = np.argsort(-values, axis=1, kind="stable")[:, : min(top_n, n_items + m)]
+    best = np.take_along_axis(values, order, axis=1)
+    chosen = np.take_along_axis(candidates, order, axis=1)
+    return np.where(np.isneginf(best), -1, chosen), best
+
+
 class Recommender:
     """A loaded model with its id mappings, ready to recommend.
 
@@ -68,6 +123,7 @@ class Recommender:
         metrics_version: Version of the ``ranking_metrics`` those came from.
         selected_by: How the model was chosen (for ``GET /model``).
         retrieval: Candidate retrieval before re-ranking (``None``: exact).
+        item_metadata: The catalogued ``item_metadata`` (``None``: none saved).
     """
 
     def __init__(
@@ -82,6 +138,7 @@ class Recommender:
         metrics_version: str | None = None,
         selected_by: str = "explicit",
         retrieval: Retrieval | None = None,
+        item_metadata: CataloguedMetadata | None = None,
     ) -> None:
         """Assemble a recommender (see :func:`build_recommender` to load one).
 
@@ -96,10 +153,13 @@ class Recommender:
             selected_by: How the model was chosen.
             retrieval: Candidate retrieval before re-ranking, or ``None`` to
                 score every item.
+            item_metadata: The catalogued product metadata, indexed for
+                ``data``'s items; ``None`` when the project has none.
 
         Raises:
             ValueError: If the scorer's catalogue size differs from the data's,
-                or ``cold_start`` is unknown.
+                or ``cold_start`` is unknown, or
+                ``item_metadata`` is indexed for another catalogue.
         """
         if int(scorer.n_items) != data.n_items:
             raise ValueError(
@@ -119,6 +179,17 @@ class Recommender:
         self.metrics_version = metrics_version
         self.selected_by = selected_by
         self.retrieval = retrieval
+        if item_metadata is not None and item_metadata.item_titles.size != data.n_items:
+            raise ValueError(
+                f"{ITEM_METADATA_DATASET} is indexed for {item_metadata.item_titles.size} "
+                f"items but item_mapping has {data.n_items}"
+            )
+        self.item_metadata = item_metadata
+        # Products added at serving time: a snapshot replaced as a whole (under
+        # the lock), so each request reads one consistent set.
+        self._added = AddedItems()
+        self._added_lock = threading.Lock()
+        self._item_space: Any = None
         self._user_lookup = {uid: idx for idx, uid in enumerate(data.user_ids)}
         self._item_lookup = {iid: idx for idx, iid in enumerate(data.item_ids)}
         # Most popular first; ties towards the lower item index.
@@ -147,6 +218,11 @@ class Recommender:
             "cold_start": self.cold_start,
             "uses_history": self.model_type.uses_history,
             "ranking": self.ranking_method,
+            "item_metadata_version": (
+                self.item_metadata.version if self.item_metadata is not None else None
+            ),
+            "has_item_metadata": self.item_metadata is not None,
+            "added_items": len(self._added),
         }
 
     @property
@@ -264,6 +340,7 @@ class Recommender:
                 cold start is disabled.
         """
         top_n = check_top_n(top_n)
+        added = self._added  # one snapshot for the whole request
         ids = [_check_user_id(u) for u in user_ids]
         users = _lookup(self._user_lookup, ids)
         supplied = self._supplied_histories(ids, users, histories)
@@ -279,14 +356,37 @@ class Recommender:
         by_user = np.flatnonzero(known & ~with_history)
         if by_user.size:
             items, scores = self.top_n_indices(users[by_user], top_n)
+            if len(added):
+                space = self._item_space
+                added_scores = space.scores(
+                    space.user_queries(users[by_user]), added.vectors
+                )
+                excluded = np.zeros(added_scores.shape, dtype=bool)
+                items, scores = _merge_added(
+                    (items, scores), added_scores, excluded, self.data.n_items, top_n
+                )
             ranked.update(zip(by_user.tolist(), zip(items, scores, strict=True)))
         by_history = np.flatnonzero(with_history)
         if by_history.size:
+            rows = [supplied[i] for i in by_history]
             items, scores = self._top_n_after_histories(
-                users[by_history], [supplied[i][0] for i in by_history], top_n
+                users[by_history], [known_items for known_items, _ in rows], top_n
             )
+            if len(added):
+                # Added products a history names are not read but are excluded.
+                named = [set(ignored) for _, ignored in rows]
+                excluded = np.array(
+                    [[i in ids_ for i in added.ids] for ids_ in named], dtype=bool
+                ).reshape(len(rows), len(added))
+                items, scores = _merge_added(
+                    (items, scores),
+                    self._added_history_scores(users[by_history], rows, added),
+                    excluded,
+                    self.data.n_items,
+                    top_n,
+                )
             ranked.update(zip(by_history.tolist(), zip(items, scores, strict=True)))
-        popular = self._popular[:top_n], self._popular_scores[:top_n]
+        popular = self._popular_with(added, top_n)
         no_history: tuple[np.ndarray, list[str]] = (np.zeros(0, np.int64), [])
         results = []
         for position, uid in enumerate(ids):
@@ -296,11 +396,35 @@ class Recommender:
                     uid,
                     ranked.get(position, popular),
                     not known[position],
+                    added,
                     ignored_items=tuple(ignored),
                     history_used=int(used.size),
                 )
             )
         return results
+
+    def _popular_with(
+        self, added: AddedItems, top_n: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The cold-start list: popular items, then added products (no users: 0)."""
+        items, scores = self._popular[:top_n], self._popular_scores[:top_n]
+        room = top_n - items.size
+        if len(added) and room > 0:
+            extra = self.data.n_items + np.arange(min(room, len(added)))
+            items = np.concatenate((items, extra))
+            scores = np.concatenate((scores, np.zeros(extra.size)))
+        return items, scores
+
+    def _added_history_scores(
+        self,
+        users: np.ndarray,
+        rows: Sequence[tuple[np.ndarray, list[str]]],
+        added: AddedItems,
+    ) -> np.ndarray:
+        """``(B, m)`` scores of the added products after each row's history."""
+        space = self._item_space
+        sequences = self._history_sequences(users, [known for known, _ in rows])
+        return space.scores(space.history_queries(sequences), added.vectors)
 
     def _supplied_histories(
         self,
@@ -344,6 +468,19 @@ class Recommender:
         ignored = [i for i, j in zip(ids, index, strict=True) if j < 0]
         return index[index >= 0], ignored
 
+    def _history_sequences(
+        self, users: np.ndarray, supplied: Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
+        """Each row's catalogued history (none for ``-1``) then its supplied items."""
+        histories = self.data.histories
+        empty = np.zeros(0, dtype=np.int64)
+        return [
+            np.concatenate(
+                (histories.user_items(u) if u >= 0 else empty, extra)
+            ).astype(np.int64)
+            for u, extra in zip(users.tolist(), supplied, strict=True)
+        ]
+
     def _top_n_after_histories(
         self, users: np.ndarray, supplied: Sequence[np.ndarray], top_n: int
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -358,14 +495,7 @@ class Recommender:
             ``(items, scores)`` as :meth:`top_n_indices` returns them; the
             catalogued and the supplied items are excluded.
         """
-        histories = self.data.histories
-        empty = np.zeros(0, dtype=np.int64)
-        sequences = [
-            np.concatenate(
-                (histories.user_items(u) if u >= 0 else empty, extra)
-            ).astype(np.int64)
-            for u, extra in zip(users.tolist(), supplied, strict=True)
-        ]
+        sequences = self._history_sequences(users, supplied)
         scorer: HistoryScorer = self.scorer  # type: ignore[assignment]
         scores = np.asarray(scorer.score_history(sequences), dtype=np.float64)
         seen = self.data.seen[np.maximum(users, 0)]
@@ -391,26 +521,201 @@ class Recommender:
         user_id: str,
         ranked: tuple[np.ndarray, np.ndarray],
         cold_start: bool,
+        added: AddedItems,
         *,
         ignored_items: tuple[str, ...] = (),
         history_used: int = 0,
     ) -> Recommendation:
-        """Turn one row of item indices and scores into a :class:`Recommendation`."""
+        """Turn one row of item indices and scores into a :class:`Recommendation`.
+
+        Indices from ``n_items`` on are added products (``n_items + j``); each
+        entry carries the item's title and deepest category when known.
+        """
         items, scores = ranked
         keep = items >= 0
-        item_ids = self.data.item_ids[items[keep]]
-        entries = tuple(
-            RecommendedItem(rank, str(item), float(score))
-            for rank, item, score in zip(
-                range(1, int(keep.sum()) + 1), item_ids, scores[keep], strict=True
+        n_items = self.data.n_items
+        metadata = self.item_metadata
+        entries = []
+        for rank, index, score in zip(
+            range(1, int(keep.sum()) + 1),
+            items[keep].tolist(),
+            scores[keep],
+            strict=True,
+        ):
+            if index < n_items:
+                item_id = str(self.data.item_ids[index])
+                title = metadata.item_titles[index] if metadata is not None else None
+                category = (
+                    metadata.item_categories[index] if metadata is not None else None
+                )
+            else:
+                new = added.items[index - n_items]
+                item_id, title = new.item_id, new.title
+                category = deepest_category(new.categories)
+            entries.append(
+                RecommendedItem(rank, item_id, float(score), title, category)
             )
-        )
         return Recommendation(
             user_id,
             cold_start,
             self.model_name,
             self.model_version,
-            entries,
+            tuple(entries),
             ignored_items,
             history_used,
         )
+
+    # Item metadata and products added at serving time.
+
+    @property
+    def added_items(self) -> tuple[str, ...]:
+        """Ids of the products added to this loaded model, in the order added."""
+        return self._added.ids
+
+    def item(self, item_id: Any) -> dict[str, Any]:
+        """An item's metadata: an added product's, else the catalogued one.
+
+        Args:
+            item_id: Original item id.
+
+        Returns:
+            ``{"item_id", "title", "categories", "brand", "price", "category",
+            "source", "recommendable"}``; ``source`` is ``added`` or
+            ``item_metadata``; ``recommendable`` says whether the served model
+            can recommend it (it is in ``item_mapping`` or was added).
+
+        Raises:
+            RequestError: If the id is not a non-empty string.
+            UnknownItemError: If neither source has it (the message says
+                whether ``item_metadata`` is catalogued at all).
+        """
+        if not isinstance(item_id, str) or not item_id:
+            raise RequestError(f"item_id must be a non-empty string, got {item_id!r}")
+        added = self._added
+        position = added.position(item_id)
+        if position >= 0:
+            return {**added.record(position), "source": "added", "recommendable": True}
+        record = (
+            self.item_metadata.record(item_id)
+            if self.item_metadata is not None
+            else None
+        )
+        if record is None:
+            if self.item_metadata is None:
+                reason = (
+                    f"no {ITEM_METADATA_DATASET} is catalogued (build it with "
+                    f"'{ITEM_METADATA_COMMAND}') and no product with this id was added"
+                )
+            else:
+                reason = (
+                    f"not in {ITEM_METADATA_DATASET} (version "
+                    f"{self.item_metadata.version}) nor among the added products"
+                )
+            raise UnknownItemError(item_id, reason)
+        return {
+            **record,
+            "source": "item_metadata",
+            "recommendable": item_id in self._item_lookup,
+        }
+
+    def supports_new_items(self) -> bool:
+        """Whether the served model type can score products added at serving time."""
+        return self.model_type.item_space_factory is not None
+
+    def _space(self) -> Any:
+        """The model's item space, built on first use (call under the lock).
+
+        Raises:
+            NewItemError: If the model type has none or the model does not fit it.
+        """
+        if self._item_space is not None:
+            return self._item_space
+        supported = sorted(
+            n for n, t in _MODEL_TYPES.items() if t.item_space_factory is not None
+        )
+        factory = self.model_type.item_space_factory
+        if factory is None:
+            raise NewItemError(
+                f"model {self.model_name!r} cannot score products added at serving "
+                "time: it runs a network on every (user, item) pair, so no item "
+                f"vector alone gives a score; serve one of {supported}"
+            )
+        from ncf_recommender.serving._item_space import check_space  # noqa: PLC0415
+
+        try:
+            space = factory(self.scorer)
+            check_space(space, self.scorer, self.data.n_users, self.model_name)
+        except ValueError as error:
+            raise NewItemError(
+                f"cannot add products to the served {self.model_name} model: {error}"
+            ) from error
+        self._item_space = space
+        return space
+
+    def add_item(self, metadata: Mapping[str, Any] | NewItem) -> dict[str, Any]:
+        """Add a product at serving time: recommendable from the next request on.
+
+        Its vector in the model's item space is the mean of the vectors of its
+        ``related`` items that the model knows, else of the known items of its
+        deepest category (from ``item_metadata``), rescaled to their mean norm
+        (:func:`~ncf_recommender.models.new_items.embed_new_items`). No user has
+        interacted with it, so it is excluded from no one's list. It lives in
+        this object's memory only: a restart forgets it.
+
+        Args:
+            metadata: ``item_id``, ``title``, ``categories``, ``brand``,
+                ``price`` and ``related`` (see :class:`NewItem`).
+
+        Returns:
+            The product as :meth:`item` gives it, plus ``embedded_from``
+            (``related`` or ``category``) and ``neighbours`` (known items averaged).
+
+        Raises:
+            RequestError: If the metadata is malformed (the message names the field).
+            NewItemError: If the model type cannot score new products, the id is
+                already served or added, or no known related item and no known
+                item of its category exists.
+        """
+        item = validate_new_item(metadata)
+        with self._added_lock:
+            added = self._added
+            if item.item_id in self._item_lookup:
+                raise NewItemError(
+                    f"item_id {item.item_id!r} is already in item_mapping: the model "
+                    "was trained on it"
+                )
+            if added.position(item.item_id) >= 0:
+                raise NewItemError(f"item_id {item.item_id!r} was already added")
+            space = self._space()
+            related = _lookup(self._item_lookup, list(item.related))
+            category = deepest_category(item.categories)
+            same = np.zeros(0, dtype=np.int64)
+            if category is not None and self.item_metadata is not None:
+                same = self.item_metadata.category_items.get(category, same)
+            vectors = embed_new_items(
+                space.item_vectors, [related[related >= 0]], [same]
+            )
+            basis = str(vectors.basis[0])
+            if basis == NONE:
+                if self.item_metadata is None:
+                    where = (
+                        f"no {ITEM_METADATA_DATASET} is catalogued to find its "
+                        f"category in (build it with '{ITEM_METADATA_COMMAND}')"
+                    )
+                elif category is None:
+                    where = "it has no category"
+                else:
+                    where = f"no item the model knows has the category {category!r}"
+                raise NewItemError(
+                    f"product {item.item_id!r} needs a related item the model knows "
+                    f"or a known category to get a vector: none of its {len(item.related)} "
+                    f"related item(s) is in item_mapping and {where}"
+                )
+            self._added = added.plus(
+                item, vectors.vectors[0], basis, int(vectors.neighbours[0])
+            )
+        return {
+            **self.item(item.item_id),
+            "embedded_from": basis,
+            "neighbours": int(vectors.neighbours[0]),
+        }

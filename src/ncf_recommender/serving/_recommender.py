@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,8 @@ def recommend_items(
 
     Returns:
         A :class:`Recommendation` (``user_id``, ``cold_start``, ``model``,
-        ``model_version``, ``recommendations`` of ``(rank, item_id, score)``,
+        ``model_version``, ``recommendations`` of ``(rank, item_id, score,
+        title, category)``,
         ``ignored_items``, ``history_used``).
 
     Raises:
@@ -106,4 +107,69 @@ def recommend_items(
     return recommender.recommend(user_id, top_n, history=history)
 
 
-__all__ = ["clear_cache", "get_recommender", "recommend_items"]
+def add_item(
+    metadata: Mapping[str, Any],
+    model: str | None = None,
+    version: str | None = None,
+    *,
+    project_path: str | Path | None = None,
+    env: str | None = None,
+) -> dict[str, Any]:
+    """Add a new product to the cached model: recommendable from the next call on.
+
+    The product gets a vector in the model's item space from its metadata
+    (see :meth:`Recommender.add_item`). It is kept in memory, in the cached
+    recommender of ``(project, env, model, version)``: :func:`clear_cache` or a
+    new process forgets it. Durable products come from a saved
+    ``item_metadata`` version and a retrained model.
+
+    Args:
+        metadata: ``item_id`` (required), ``title``, ``categories`` (category
+            path, most general first), ``brand``, ``price`` (>= 0 or ``None``)
+            and ``related`` (related item ids).
+        model: Model type (as :func:`recommend_items`).
+        version: Model version.
+        project_path: Project root.
+        env: Kedro environment.
+
+    Returns:
+        The product's metadata as :func:`get_item` gives it, plus
+        ``embedded_from`` (``related`` or ``category``) and ``neighbours``.
+
+    Raises:
+        RequestError: If the metadata is malformed (naming the field).
+        NewItemError: If the model cannot take it (see :meth:`Recommender.add_item`).
+    """
+    recommender = get_recommender(model, version, project_path=project_path, env=env)
+    return recommender.add_item(metadata)
+
+
+def get_item(
+    item_id: str,
+    model: str | None = None,
+    version: str | None = None,
+    *,
+    project_path: str | Path | None = None,
+    env: str | None = None,
+) -> dict[str, Any]:
+    """An item's metadata: a product added to the cached model, else ``item_metadata``.
+
+    Args:
+        item_id: Original item id.
+        model: Model type (as :func:`recommend_items`).
+        version: Model version.
+        project_path: Project root.
+        env: Kedro environment.
+
+    Returns:
+        ``item_id``, ``title``, ``categories``, ``brand``, ``price``,
+        ``category`` (the deepest), ``source`` and ``recommendable``.
+
+    Raises:
+        UnknownItemError: If neither has the id.
+    """
+    recommender = get_recommender(model, version, project_path=project_path, env=env)
+    return recommender.item(item_id)
+
+
+__all__ = ["add_item", "clear_cache", "get_item", "get_recommender", "recommend_items"]

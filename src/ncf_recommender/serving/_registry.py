@@ -47,6 +47,10 @@ class ModelType:
             much as exact ranking.
         loader_modules: Modules imported before the model loads; they register
             custom Keras layers, so the ``.keras`` file reloads in safe mode.
+        item_space_factory: Optional ``(scorer) -> ItemSpace``: the model scores
+            items by a dot product with an item vector, so products added at
+            serving time (``POST /items``) get a vector and a score (see
+            :mod:`~ncf_recommender.serving._item_space`); ``None``: it cannot.
     """
 
     name: str
@@ -56,6 +60,7 @@ class ModelType:
     ranking_factory: ScorerFactory | None = None
     exact_always: bool = False
     loader_modules: tuple[str, ...] = ()
+    item_space_factory: Callable[[Scorer], Any] | None = None
 
     def import_loader_modules(self) -> None:
         """Import :attr:`loader_modules` (before the catalog loads the model)."""
@@ -191,6 +196,24 @@ _FAMILY_FACTORIES: dict[str, ScorerFactory] = {
 }
 
 
+def _gmf_item_space(scorer: Scorer) -> Any:
+    """GMF's item space (imported when a product is first added)."""
+    from ncf_recommender.serving._item_space import gmf_item_space  # noqa: PLC0415
+
+    return gmf_item_space(scorer)
+
+
+def _sequence_item_space(scorer: Scorer) -> Any:
+    """A next-item model's tied item space (imported when a product is first added)."""
+    from ncf_recommender.serving._item_space import sequence_item_space  # noqa: PLC0415
+
+    return sequence_item_space(scorer)
+
+
+#: Item spaces of the models whose score is a dot product with an item vector.
+_ITEM_SPACE_FACTORIES: dict[str, Callable[[Scorer], Any]] = {"gmf": _gmf_item_space}
+
+
 for _entry in MODELS.values():
     _sequence = _entry.family == "sequence"
     register_model_type(
@@ -202,5 +225,10 @@ for _entry in MODELS.values():
             ranking_factory=_RANKING_FACTORIES.get(_entry.name),
             exact_always=_sequence,
             loader_modules=LAYER_MODULES if _sequence else (),
+            item_space_factory=(
+                _sequence_item_space
+                if _sequence
+                else _ITEM_SPACE_FACTORIES.get(_entry.name)
+            ),
         )
     )

@@ -14,11 +14,16 @@ class RecommendedItem(NamedTuple):
         item_id: Original item id.
         score: The model's score (a probability for NCF models; the share of
             users who interacted with the item for the cold-start fallback).
+        title: The item's title from ``item_metadata`` (or from its
+            ``POST /items`` metadata), ``None`` when unknown.
+        category: The item's deepest category name, ``None`` when unknown.
     """
 
     rank: int
     item_id: str
     score: float
+    title: str | None = None
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,8 @@ class Recommendation:
 
         Returns:
             ``{"user_id", "cold_start", "model", "model_version", "recommendations":
-            [{"rank", "item_id", "score"}, ...], "ignored_items", "history_used"}``.
+            [{"rank", "item_id", "score", "title", "category"}, ...],
+            "ignored_items", "history_used"}``.
         """
         return {
             "user_id": self.user_id,

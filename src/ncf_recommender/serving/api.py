@@ -10,7 +10,8 @@ to run behind the shop's gateway (TLS, rate limits, client identity).
 
 Endpoints: ``GET /recommendations/{user_id}?top_n=10``, ``POST /recommendations``
 (``{"user_ids": [...], "top_n": 10}`` or ``{"user_id": "...", "top_n": 10}``),
-``GET /health``, ``GET /model``; OpenAPI schema at ``/openapi.json``, docs at
+``GET /items/{item_id}`` (an item's metadata), ``POST /items`` (add a new
+product), ``GET /health``, ``GET /model``; OpenAPI schema at ``/openapi.json``, docs at
 ``/docs``. The schema states the limits the code enforces (``top_n``, users per
 request, history length, id length; from the ``serving`` parameters) and every
 error body: ``{"detail": "<what is wrong>", "errors": [{"loc", "msg", "type"}]}``.
@@ -39,6 +40,18 @@ the model does not know are dropped and listed in ``ignored_items``; histories o
 user ids that are not in ``user_ids`` are not read and are listed in
 ``ignored_histories``. For an NCF model the schema has no history fields, and a
 history is a 422.
+
+Items: each recommended item carries ``title`` and ``category`` (deepest
+category name) from the catalogued ``item_metadata``, ``null`` when unknown or
+when the project has none (``kedro run --pipeline item_metadata`` builds it).
+``GET /items/{item_id}`` returns an item's metadata (404 naming the id when
+neither ``item_metadata`` nor an added product has it). ``POST /items`` adds a
+new product (``item_id``, ``title``, ``categories``, ``brand``, ``price``,
+``related``; a malformed field is a 422 naming it) to a model whose score is a
+dot product with an item vector (GMF, SASRec, GRU4Rec): it is recommendable from
+the next request on, and kept in memory only (a restart forgets it). A product
+the model cannot place (MLP-NCF or NeuMF served, id already served or added, no
+known related item and no known item of its category) is a 409.
 """
 
 from __future__ import annotations
@@ -71,10 +84,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ncf_recommender.serving._errors import (
     HistoryNotSupportedError,
+    NewItemError,
     RequestError,
+    UnknownItemError,
     UnknownUserError,
     UnusableHistoryError,
 )
+from ncf_recommender.serving._items import MAX_ID_LENGTH, NewItem
 from ncf_recommender.serving._loading import (
     PROJECT_PATH_ENV,
     build_recommender,
@@ -95,9 +111,6 @@ API_KEY_ENV = "NCF_API_KEY"
 CORS_ORIGINS_ENV = "NCF_CORS_ORIGINS"
 #: The body of every 500: it names nothing internal (the traceback is logged).
 INTERNAL_ERROR_DETAIL = "internal server error (logged by the service)"
-#: Longest user or item id accepted (Amazon ids are 10 to 28 characters).
-MAX_ID_LENGTH = 256
-
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
@@ -158,6 +171,12 @@ class RecommendedItemOut(BaseModel):
     rank: int = Field(description="1-based position, best first")
     item_id: str = Field(description="original item id")
     score: float = Field(description="model score (cold start: share of users)")
+    title: str | None = Field(
+        default=None, description="the item's title (item_metadata or POST /items)"
+    )
+    category: str | None = Field(
+        default=None, description="the item's deepest category name, when known"
+    )
 
 
 class RecommendationOut(BaseModel):
@@ -256,6 +275,42 @@ class ModelOut(BaseModel):
         description="the model reads user histories; requests may supply one"
     )
     ranking: str
+    item_metadata_version: str | None = Field(
+        default=None, description="version of the catalogued item_metadata"
+    )
+    has_item_metadata: bool = Field(
+        default=False,
+        description="item_metadata is catalogued (kedro run --pipeline item_metadata)",
+    )
+    added_items: int = Field(
+        default=0, description="products added with POST /items since start-up"
+    )
+
+
+class ItemOut(BaseModel):
+    """An item's metadata."""
+
+    item_id: str
+    title: str | None
+    categories: list[str] = Field(description="category path, most general first")
+    brand: str | None
+    price: float | None
+    category: str | None = Field(description="the deepest category name")
+    source: Literal["item_metadata", "added"] = Field(
+        description="the catalogued item_metadata, or POST /items since start-up"
+    )
+    recommendable: bool = Field(
+        description="the served model can recommend it (trained on it, or added)"
+    )
+
+
+class AddedItemOut(ItemOut):
+    """A product added at serving time, and what its vector was built from."""
+
+    embedded_from: Literal["related", "category"] = Field(
+        description="its known related items, or the known items of its category"
+    )
+    neighbours: int = Field(description="known items whose vectors were averaged")
 
 
 Factory = Callable[[], tuple[Recommender, ServingSettings]]
@@ -549,6 +604,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _unusable(request: Request, exc: UnusableHistoryError) -> JSONResponse:
         return _error(404, str(exc))
 
+    @app.exception_handler(UnknownItemError)
+    async def _unknown_item(request: Request, exc: UnknownItemError) -> JSONResponse:
+        return _error(404, str(exc))
+
+    @app.exception_handler(NewItemError)
+    async def _new_item(request: Request, exc: NewItemError) -> JSONResponse:
+        return _error(409, str(exc))
+
     @app.exception_handler(RequestError)
     async def _bad_request(request: Request, exc: RequestError) -> JSONResponse:
         return _error(422, str(exc))
@@ -704,6 +767,65 @@ def _add_recommendation_routes(
         }
 
 
+ITEM_NOT_FOUND = {
+    "model": ErrorOut,
+    "description": "no metadata for this item id: not in item_metadata (or none is "
+    "catalogued) and not added with POST /items",
+}
+ITEM_CONFLICT = {
+    "model": ErrorOut,
+    "description": "the served model cannot take this product: a model type "
+    "without item vectors (MLP-NCF, NeuMF), an id already served or added, or "
+    "no related item and no category item that the model knows",
+}
+
+
+def _add_item_routes(
+    app: FastAPI, protected: list[Any], responses: dict[int | str, dict[str, Any]]
+) -> None:
+    """``GET /items/{item_id}`` and ``POST /items``."""
+    common = {c: r for c, r in responses.items() if c in (401, 422, 500)}
+
+    @app.get(
+        "/items/{item_id}",
+        response_model=ItemOut,
+        dependencies=protected,
+        responses={**common, 404: ITEM_NOT_FOUND},
+    )
+    def get_item(
+        request: Request,
+        item_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=MAX_ID_LENGTH,
+                description="item id",
+                examples=["B00004Z5M1"],
+            ),
+        ],
+    ) -> dict[str, Any]:
+        """An item's metadata: an added product's, else the catalogued item_metadata."""
+        recommender: Recommender = request.app.state.recommender
+        return recommender.item(item_id)
+
+    @app.post(
+        "/items",
+        status_code=201,
+        response_model=AddedItemOut,
+        dependencies=protected,
+        responses={**common, 409: ITEM_CONFLICT, **BODY_ERRORS},
+    )
+    def add_item(request: Request, body: NewItem) -> dict[str, Any]:
+        """Add a new product (no retraining): recommendable from the next request.
+
+        It gets a vector in the served model's item space from its known
+        ``related`` items, else from the known items of its deepest category;
+        it is kept in this process's memory only (lost on restart).
+        """
+        recommender: Recommender = request.app.state.recommender
+        return recommender.add_item(body)
+
+
 def create_app(
     factory: Factory = load_from_project,
     *,
@@ -753,6 +875,7 @@ def create_app(
         del responses[401]
     _add_info_routes(app, protected)
     _add_recommendation_routes(app, protected, responses)
+    _add_item_routes(app, protected, responses)
     return app
 
 

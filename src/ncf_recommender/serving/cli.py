@@ -26,6 +26,9 @@ from ncf_recommender.serving import (
 )
 from ncf_recommender.serving._settings import AUTO
 
+#: Longest title shown in the table (the JSON output has it whole).
+TITLE_WIDTH = 60
+
 
 def _positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
@@ -84,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _describe(title: str | None, category: str | None) -> str:
+    """``title (category)`` shortened for a table row; ``-`` where unknown."""
+    text = title or "-"
+    if len(text) > TITLE_WIDTH:
+        text = text[: TITLE_WIDTH - 3] + "..."
+    return f"{text} ({category or '-'})"
+
+
 def format_table(recommendation: Recommendation) -> str:
     """A readable table of one recommendation.
 
@@ -106,9 +117,16 @@ def format_table(recommendation: Recommendation) -> str:
         f"cold start: {cold})"
     )
     width = max([len("item_id"), *(len(item.item_id) for item in items)])
-    lines = [header, f"{'rank':>4}  {'item_id':<{width}}  score"]
+    described = any(item.title or item.category for item in items)
+    lines = [
+        header,
+        f"{'rank':>4}  {'item_id':<{width}}  score"
+        + ("   title (category)" if described else ""),
+    ]
     lines += [
-        f"{item.rank:>4}  {item.item_id:<{width}}  {item.score:.4f}" for item in items
+        f"{item.rank:>4}  {item.item_id:<{width}}  {item.score:.4f}"
+        + (f"  {_describe(item.title, item.category)}" if described else "")
+        for item in items
     ]
     if recommendation.history_used:
         lines.append(f"after {recommendation.history_used} supplied history item(s)")
