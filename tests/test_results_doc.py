@@ -174,16 +174,36 @@ def test_an_unresolvable_placeholder_fails_naming_it(
 NOT_MEASURED = ("α 0.5", "above 1.05×", "the 0.7026 target", "the 0.7 target")
 
 
+def _typed_decimals(make_results, prose: str) -> list[str]:
+    prose = re.sub(r"```.*?```", "", prose, flags=re.S)  # code blocks
+    prose = re.sub(r"`[^`]*`", "", prose)  # code spans (commands, paths)
+    prose = make_results.PLACEHOLDER.sub("", prose)
+    return re.findall(r".{0,30}(?<![\w.])\d+\.\d+.{0,30}", prose)
+
+
 def test_the_template_prose_retypes_no_decimal_figure(make_results):
     prose = make_results.TEMPLATE.read_text(encoding="utf-8")
     for phrase in NOT_MEASURED:
         assert phrase in prose, f"stale NOT_MEASURED entry {phrase!r}"
         prose = prose.replace(phrase, "")
-    prose = re.sub(r"```.*?```", "", prose, flags=re.S)  # code blocks
-    prose = re.sub(r"`[^`]*`", "", prose)  # code spans (commands, paths)
-    prose = make_results.PLACEHOLDER.sub("", prose)
-    typed = re.findall(r".{0,30}(?<![\w.])\d+\.\d+.{0,30}", prose)
+    typed = _typed_decimals(make_results, prose)
     assert not typed, (
         "figures typed into template.md's prose: quote them with a {{ ... }} "
         f"placeholder from their record instead: {typed}"
     )
+
+
+def test_the_readme_figures_are_rendered_from_the_records(make_results):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme == make_results.render_readme(), (
+        "README.md's figures block differs from the records: run "
+        ".venv/bin/python benchmarks/make_results.py"
+    )
+    template = make_results.README_TEMPLATE.read_text(encoding="utf-8")
+    assert not _typed_decimals(make_results, template)
+    assert "{{" in template, "the README block quotes its figures from records"
+
+
+def test_a_readme_without_the_figures_markers_is_refused(make_results):
+    with pytest.raises(ValueError, match="no '<!-- figures: generated"):
+        make_results.render_readme("# README\n\nno block here\n")
