@@ -13,7 +13,11 @@ its standard error) of the warm and of the cold test users, for:
   of new items);
 - ``category_popularity`` and ``content_knn``: the metadata baselines;
 - ``content_sasrec``: SASRec whose item table is id embedding + content tower,
-  trained with id-embedding dropout (:mod:`ncf_recommender.models.content`).
+  trained with id-embedding dropout (:mod:`ncf_recommender.models.content`);
+- ``sasrec_new_items``: the id-only SASRec whose rows for the new items are
+  filled after training by :func:`~ncf_recommender.models.new_items.embed_new_items`
+  (the rescaled mean of the vectors of their known related items, else of their
+  category's known items), as ``POST /items`` places a new product in serving.
 
 The two SASRecs train with the environment's ``sequence_training`` and
 ``sasrec.model`` parameters (early stopping on the validation users, whose
@@ -60,6 +64,8 @@ from ncf_recommender.models.content_baselines import (  # noqa: E402
     history_matrix,
     own_id_rows,
 )
+from ncf_recommender.models.layers import ITEM_EMBEDDING  # noqa: E402
+from ncf_recommender.models.new_items import embed_new_items  # noqa: E402
 from ncf_recommender.models.sasrec import build_sasrec  # noqa: E402
 from ncf_recommender.models.sequences import (  # noqa: E402
     SequenceScorer,
@@ -88,6 +94,7 @@ def _load(env: str) -> dict:
     vocabulary = pd.read_parquet(
         data / "05_model_input" / "item_feature_vocabulary.parquet"
     )
+    relations = pd.read_parquet(data / "05_model_input" / "item_relations.parquet")
     return {
         **frames,
         "own_id_rows": own_id_rows(features, vocabulary),
@@ -96,6 +103,7 @@ def _load(env: str) -> dict:
         "metadata": metadata,
         "features": features,
         "n_features": len(vocabulary),
+        "relations": relations.dropna(subset=[ITEM_IDX, "related_item_idx"]),
     }
 
 
@@ -155,6 +163,42 @@ def _sequence_scorer(
     return SequenceScorer(result.model, test_histories)
 
 
+def _with_new_item_vectors(
+    scorer: SequenceScorer, data: dict, split, categories: np.ndarray
+) -> SequenceScorer:
+    """Give the new items of ``split`` rows in the scorer's tied item table.
+
+    Each new item's row becomes :func:`embed_new_items` of its related items
+    with training interactions, else of the warm items of its deepest category
+    (rows of items with neither stay as trained).
+    """
+    n_items = data["n_items"]
+    warm = np.bincount(split.train[ITEM_IDX], minlength=n_items) > 0
+    relations = data["relations"]
+    related = relations[ITEM_IDX].to_numpy(np.int64)
+    neighbour = relations["related_item_idx"].to_numpy(np.int64)
+    keep = warm[neighbour] & (related != neighbour)
+    by_item = pd.Series(neighbour[keep]).groupby(related[keep]).agg(list)
+    warm_by_category = (
+        pd.Series(np.flatnonzero(warm & (categories >= 0)))
+        .groupby(categories[warm & (categories >= 0)])
+        .agg(list)
+    )
+    new = split.new_items
+    related_rows = [by_item.get(int(i), []) for i in new]
+    category_rows = [
+        warm_by_category.get(int(categories[i]), []) if categories[i] >= 0 else []
+        for i in new
+    ]
+    layer = scorer.model.get_layer(ITEM_EMBEDDING)
+    table = layer.embeddings.numpy()
+    placed = embed_new_items(table[1:], related_rows, category_rows)
+    found = placed.basis != "none"
+    table[new[found] + 1] = placed.vectors[found]
+    layer.embeddings.assign(table)
+    return scorer
+
+
 def run_seed(
     data: dict, seed: int, share: float, models: list[str], id_dropout: float
 ) -> dict[str, dict]:
@@ -198,6 +242,12 @@ def run_seed(
         ),
         "content_sasrec": lambda: _sequence_scorer(
             data, split, seed, content=True, id_dropout=id_dropout
+        ),
+        "sasrec_new_items": lambda: _with_new_item_vectors(
+            _sequence_scorer(data, split, seed, content=False, id_dropout=0.0),
+            data,
+            split,
+            _categories(data["metadata"], n_items),
         ),
     }
     out = {}
