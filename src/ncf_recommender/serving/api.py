@@ -596,25 +596,23 @@ def _install_error_handlers(app: FastAPI) -> None:
             return too_large()
         return _error(exc.status_code, str(exc.detail), headers=exc.headers)
 
-    @app.exception_handler(UnknownUserError)
-    async def _unknown(request: Request, exc: UnknownUserError) -> JSONResponse:
-        return _error(404, str(exc))
+    # A client's mistake, by status (Starlette picks the most specific class).
+    statuses = {
+        UnknownUserError: 404,
+        UnusableHistoryError: 404,
+        UnknownItemError: 404,
+        NewItemError: 409,
+        RequestError: 422,
+    }
 
-    @app.exception_handler(UnusableHistoryError)
-    async def _unusable(request: Request, exc: UnusableHistoryError) -> JSONResponse:
-        return _error(404, str(exc))
+    def _client_error(status: int) -> Any:
+        async def handler(request: Request, exc: Exception) -> JSONResponse:
+            return _error(status, str(exc))
 
-    @app.exception_handler(UnknownItemError)
-    async def _unknown_item(request: Request, exc: UnknownItemError) -> JSONResponse:
-        return _error(404, str(exc))
+        return handler
 
-    @app.exception_handler(NewItemError)
-    async def _new_item(request: Request, exc: NewItemError) -> JSONResponse:
-        return _error(409, str(exc))
-
-    @app.exception_handler(RequestError)
-    async def _bad_request(request: Request, exc: RequestError) -> JSONResponse:
-        return _error(422, str(exc))
+    for error_class, status in statuses.items():
+        app.add_exception_handler(error_class, _client_error(status))
 
     @app.exception_handler(_BodyTooLarge)
     async def _too_large(request: Request, exc: _BodyTooLarge) -> JSONResponse:
