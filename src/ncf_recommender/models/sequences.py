@@ -344,6 +344,29 @@ def training_windows(
     return TrainingWindows(inputs=inputs, targets=targets, weights=weights)
 
 
+def predict_in_batches(
+    model: Any, rows: np.ndarray, batch_size: int, width: int
+) -> np.ndarray:
+    """``model`` run on ``rows`` (padded id rows) ``batch_size`` rows at a time.
+
+    Args:
+        model: A Keras model whose output is ``(batch, width)``.
+        rows: ``(n, max_len)`` inputs.
+        batch_size: Rows per ``predict_on_batch`` call.
+        width: Output columns (the shape of an empty answer).
+
+    Returns:
+        ``(n, width)`` float32 outputs.
+    """
+    if rows.shape[0] == 0:
+        return np.zeros((0, width), dtype=np.float32)
+    parts = [
+        np.asarray(model.predict_on_batch(rows[i : i + batch_size]))
+        for i in range(0, rows.shape[0], batch_size)
+    ]
+    return np.concatenate(parts).astype(np.float32, copy=False)
+
+
 class SequenceScorer:
     """Scores items for users from their histories with a next-item model.
 
@@ -393,13 +416,7 @@ class SequenceScorer:
 
     def _score_padded(self, padded: np.ndarray) -> np.ndarray:
         """Run the model batch by batch on padded id rows."""
-        if padded.shape[0] == 0:
-            return np.zeros((0, self.n_items), dtype=np.float32)
-        parts = [
-            np.asarray(self.model.predict_on_batch(padded[i : i + self.batch_size]))
-            for i in range(0, padded.shape[0], self.batch_size)
-        ]
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        return predict_in_batches(self.model, padded, self.batch_size, self.n_items)
 
     def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         """Scores of items for users (higher = more likely next).

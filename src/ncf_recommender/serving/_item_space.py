@@ -121,14 +121,13 @@ class SequenceItemSpace:
 
     def _run(self, padded: np.ndarray) -> np.ndarray:
         """Hidden states of padded id rows, batch by batch."""
-        step = self._scorer.batch_size
-        parts = [
-            np.asarray(self._hidden.predict_on_batch(padded[i : i + step]))
-            for i in range(0, padded.shape[0], step)
-        ]
-        if not parts:
-            return np.zeros((0, self.item_vectors.shape[1]), dtype=np.float32)
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        from ncf_recommender.models.sequences import (  # noqa: PLC0415
+            predict_in_batches,
+        )
+
+        return predict_in_batches(
+            self._hidden, padded, self._scorer.batch_size, self.item_vectors.shape[1]
+        )
 
     def user_queries(self, users: np.ndarray) -> np.ndarray:
         """Hidden states after each known user's catalogued history."""
