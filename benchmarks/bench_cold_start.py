@@ -56,7 +56,11 @@ from ncf_recommender.models.baselines import (  # noqa: E402
     MostPopularScorer,
     fit_als,
 )
-from ncf_recommender.models.content import build_content_sasrec  # noqa: E402
+from ncf_recommender.models.content import (  # noqa: E402
+    build_content_sasrec,
+    calibrate_on_validation,
+    item_content,
+)
 from ncf_recommender.models.content_baselines import (  # noqa: E402
     CategoryPopularityScorer,
     ContentKNNScorer,
@@ -71,7 +75,7 @@ from ncf_recommender.models.sequences import (  # noqa: E402
     SequenceScorer,
     extend_histories,
 )
-from ncf_recommender.models.specs import SASRecParams  # noqa: E402
+from ncf_recommender.models.specs import ContentSASRecParams, SASRecParams  # noqa: E402
 from ncf_recommender.training.loop import seed_everything  # noqa: E402
 from ncf_recommender.training.params import SequenceTrainingParams  # noqa: E402
 from ncf_recommender.training.sequence import (  # noqa: E402
@@ -103,6 +107,7 @@ def _load(env: str) -> dict:
         "metadata": metadata,
         "features": features,
         "n_features": len(vocabulary),
+        "vocabulary": vocabulary,
         "relations": relations.dropna(subset=[ITEM_IDX, "related_item_idx"]),
     }
 
@@ -150,13 +155,25 @@ def _sequence_scorer(
     }
     if content:
         warm = np.bincount(split.train[ITEM_IDX], minlength=n_items) > 0
-        features = feature_matrix(
-            data["features"], n_items, data["n_features"], drop=data["own_id_rows"]
+        cspec = ContentSASRecParams(**params["content_sasrec"]["model"])
+        item_table = item_content(
+            data["features"], data["vocabulary"], n_items, cspec.min_feature_items
         )
-        model = build_content_sasrec(features, warm, id_dropout=id_dropout, **shape)
+        model = build_content_sasrec(
+            item_table, warm, id_dropout=cspec.id_dropout, **shape
+        )
     else:
         model = build_sasrec(n_items, **shape)
     result = train_sequence(model, histories, validation, training)
+    if content:
+        data.setdefault("calibration", {})[seed] = calibrate_on_validation(
+            result.model,
+            validation,
+            share=cspec.new_item_share,
+            warm_tolerance=cspec.warm_tolerance,
+            seed=seed,
+        )
+        print("calibration", data["calibration"][seed])
     test_histories = extend_histories(
         histories, split.val[USER_IDX].to_numpy(), split.val[ITEM_IDX].to_numpy()
     )
@@ -342,6 +359,9 @@ def main() -> None:
                     "command": " ".join(sys.argv),
                     "runs": {str(s): r for s, r in runs.items()},
                     "mean": mean,
+                    "calibration": {
+                        str(s): c for s, c in data.get("calibration", {}).items()
+                    },
                 },
                 indent=1,
             )

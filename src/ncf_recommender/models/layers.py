@@ -18,8 +18,10 @@ from typing import Any
 import keras
 from keras import ops
 
-#: Name of the tied item embedding layer of every next-item model.
-ITEM_EMBEDDING = "item_embedding"
+#: Name of the tied item embedding layer of every next-item model (defined in
+#: ``models.sequences``, which does not import Keras).
+from ncf_recommender.models.sequences import ITEM_EMBEDDING  # noqa: F401
+
 #: Name of the layer holding the ``(B, max_len, dim)`` hidden states.
 SEQUENCE_OUTPUT = "sequence_output"
 #: Name of the layer taking the most recent position's state.

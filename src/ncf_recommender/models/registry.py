@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ncf_recommender.models.specs import (
+    ContentSASRecParams,
     GMFParams,
     GRU4RecParams,
     MLPParams,
@@ -67,6 +68,9 @@ class ModelEntry:
         uses_history: Whether its scorer reads user histories.
         pretrained_from: Models it starts from (their ``<name>_model`` are
             extra inputs of its training node when ``spec.pretrained``).
+        reads_content: Whether it reads the items' metadata features (the
+            ``item_metadata`` pipeline's :data:`CONTENT_INPUTS` are extra
+            inputs of its training node).
     """
 
     name: str
@@ -75,6 +79,7 @@ class ModelEntry:
     build: Builder
     uses_history: bool = False
     pretrained_from: tuple[str, ...] = ()
+    reads_content: bool = False
 
     @property
     def parameter_group(self) -> str:
@@ -159,6 +164,31 @@ def _build_sasrec(spec: SASRecParams, *, n_items: int, **_: Any) -> Any:
     )
 
 
+def _build_content_sasrec(
+    spec: ContentSASRecParams, *, n_items: int, content: Any = None, warm: Any = None, **_: Any
+) -> Any:
+    from ncf_recommender.models.content import build_content_sasrec  # noqa: PLC0415
+
+    if content is None or warm is None:
+        raise ValueError(
+            "content_sasrec reads item features: run `kedro run --pipeline "
+            "item_metadata` first, and wire item_features and "
+            "item_feature_vocabulary into its training node"
+        )
+    return build_content_sasrec(
+        content,
+        warm,
+        max_len=spec.max_len,
+        dim=spec.dim,
+        heads=spec.heads,
+        blocks=spec.blocks,
+        dropout=spec.dropout,
+        id_dropout=spec.id_dropout,
+        ffn_dim=spec.ffn_dim,
+        l2=spec.l2,
+    )
+
+
 def _build_gru4rec(spec: GRU4RecParams, *, n_items: int, **_: Any) -> Any:
     from ncf_recommender.models.gru4rec import build_gru4rec  # noqa: PLC0415
 
@@ -186,8 +216,18 @@ MODELS: dict[str, ModelEntry] = {
             "sasrec", "sequence", SASRecParams, _build_sasrec, uses_history=True
         ),
         ModelEntry("gru", "sequence", GRU4RecParams, _build_gru4rec, uses_history=True),
+        ModelEntry(
+            "content_sasrec",
+            "sequence",
+            ContentSASRecParams,
+            _build_content_sasrec,
+            uses_history=True,
+            reads_content=True,
+        ),
     )
 }
+#: The extra inputs of a content-aware model's training node (``reads_content``).
+CONTENT_INPUTS: tuple[str, ...] = ("item_features", "item_feature_vocabulary")
 #: Baselines evaluated in every run (``ranking_metrics`` keys; not trainable models).
 BASELINES: tuple[str, ...] = ("most_popular", "als")
 
@@ -249,6 +289,7 @@ def build_model(
     n_users: int,
     n_items: int,
     pretrained: dict[str, Any] | None = None,
+    **inputs: Any,
 ) -> Any:
     """Build the model a validated ``<name>.model`` object describes.
 
@@ -260,6 +301,8 @@ def build_model(
         n_users: Number of users.
         n_items: Number of items.
         pretrained: Trained models it starts from, by name.
+        **inputs: What else the builder reads (a content-aware model's
+            ``content`` and ``warm``).
 
     Returns:
         The Keras model.
@@ -270,6 +313,6 @@ def build_model(
     for entry in MODELS.values():
         if type(spec) is entry.spec:
             return entry.build(
-                spec, n_users=n_users, n_items=n_items, pretrained=pretrained
+                spec, n_users=n_users, n_items=n_items, pretrained=pretrained, **inputs
             )
     raise ValueError(f"no registered model builds a {type(spec).__name__}")

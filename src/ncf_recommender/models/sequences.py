@@ -23,6 +23,9 @@ import pandas as pd
 
 from ncf_recommender.constants import ITEM_IDX, TIMESTAMP, USER_IDX
 
+#: Name of the tied item table of a sequence model (here, not in ``models.layers``,
+#: so that this module does not import Keras; ``models.layers`` re-exports it).
+ITEM_EMBEDDING = "item_embedding"
 #: Id of the padding position inside a sequence model's input.
 PAD_ID = 0
 
@@ -408,6 +411,10 @@ class SequenceScorer:
                     f"padded histories must have shape (n_users, {self.max_len}), got {padded.shape}"
                 )
         self.padded = padded
+        self._items = next(
+            (layer for layer in getattr(model, "layers", ()) if layer.name == ITEM_EMBEDDING),
+            None,
+        )
 
     @property
     def n_users(self) -> int:
@@ -415,8 +422,14 @@ class SequenceScorer:
         return int(self.padded.shape[0])
 
     def _score_padded(self, padded: np.ndarray) -> np.ndarray:
-        """Run the model batch by batch on padded id rows."""
-        return predict_in_batches(self.model, padded, self.batch_size, self.n_items)
+        """Run the model batch by batch on padded id rows.
+
+        A content-aware item table recalibrates its new items' scores
+        (:meth:`~ncf_recommender.models.content.ContentItemEmbedding.rescore_new_items`).
+        """
+        scores = predict_in_batches(self.model, padded, self.batch_size, self.n_items)
+        rescore = getattr(self._items, "rescore_new_items", None)
+        return scores if rescore is None else rescore(scores, padded)
 
     def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         """Scores of items for users (higher = more likely next).

@@ -79,3 +79,33 @@ class GRU4RecParams(_Strict):
     layers: int = Field(default=1, ge=1)
     dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
     l2: float = Field(default=0.0, ge=0.0)
+
+
+class ContentSASRecParams(_Strict):
+    """SASRec over id + content item rows
+    (:func:`~ncf_recommender.models.content.build_content_sasrec`).
+
+    The SASRec keys as in :class:`SASRecParams`, and:
+
+    Attributes:
+        id_dropout: Probability of dropping an item's id part at each step.
+        min_feature_items: Metadata features (other than related items) that
+            fewer items carry are left out of the content tower.
+        new_item_share: Share of warm items played as new when choosing how
+            new items are scored, on validation.
+        warm_tolerance: Relative validation NDCG@10 of the other users that new
+            items may take (see :func:`~ncf_recommender.models.content.calibrate_new_items`).
+    """
+
+    architecture: Literal["content_sasrec"]
+    max_len: int = Field(default=50, ge=1)
+    dim: int = Field(default=64, ge=1)
+    heads: int = Field(default=2, ge=1)
+    blocks: int = Field(default=2, ge=1)
+    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    ffn_dim: int | None = Field(default=None, ge=1)
+    l2: float = Field(default=0.0, ge=0.0)
+    id_dropout: float = Field(default=0.5, ge=0.0, lt=1.0)
+    min_feature_items: int = Field(default=10, ge=1)
+    new_item_share: float = Field(default=0.1, gt=0.0, lt=1.0)
+    warm_tolerance: float = Field(default=0.15, ge=0.0, lt=1.0)

@@ -17,6 +17,7 @@ from ncf_recommender.pipelines.modelling import pipeline as modelling
 from ncf_recommender.pipelines.modelling.nodes import full_ranking_users
 from ncf_recommender.pipelines.modelling.params import EvaluationParams
 from ncf_recommender.pipelines.modelling.selection import (
+    DEFAULT_MODELS,
     MODELS,
     ModellingParams,
     select_models,
@@ -39,7 +40,8 @@ def _reset_selection():
 
 
 def test_selection_is_validated_and_put_in_dependency_order():
-    assert ModellingParams().models == MODELS
+    assert ModellingParams().models == DEFAULT_MODELS
+    assert "content_sasrec" in MODELS and "content_sasrec" not in DEFAULT_MODELS
     assert ModellingParams(models=["gru", "gmf", "als"]).models == ("gmf", "gru")
     assert ModellingParams(models="sasrec+gru").models == ("sasrec", "gru")
     with pytest.raises(ValidationError, match=r"unknown model\(s\) \['bert4rec'\]"):

@@ -179,7 +179,7 @@ def test_pipeline_trains_evaluates_and_reports_every_model(conf, tmp_path):
     SequentialRunner().run(pipeline, catalog)
 
     report = catalog.load("ranking_metrics")
-    assert list(report) == [*modelling.MODELS, "most_popular", "als"]
+    assert list(report) == [*modelling.DEFAULT_MODELS, "most_popular", "als"]
     assert list(report)[:5] == ["gmf", "mlp", "neumf", "sasrec", "gru"]
     for name, entry in report.items():
         for scope in ("full", "sampled"):
@@ -236,7 +236,7 @@ def test_pretraining_time_is_added_only_when_the_sources_are_in_the_report():
 
 
 def test_one_template_is_reused_per_model_type():
-    pipeline = modelling.create_pipeline()
+    pipeline = modelling.create_pipeline(modelling.MODELS)
     assert modelling.MODELS == modelling.NCF_MODELS + modelling.SEQUENCE_MODELS
     for name in modelling.MODELS:
         nodes = pipeline.only_nodes_with_namespaces([name]).nodes
@@ -258,6 +258,8 @@ def test_one_template_is_reused_per_model_type():
         assert describe.outputs == [f"{name}_model_info"]
     neumf_train = pipeline.only_nodes("neumf.train_model").nodes[0]
     assert {"gmf_model", "mlp_model"} <= set(neumf_train.inputs)
+    content_train = pipeline.only_nodes("content_sasrec.train_model").nodes[0]
+    assert {"item_features", "item_feature_vocabulary"} <= set(content_train.inputs)
     assert pipeline.outputs() == {
         "learning_curves_plot",
         "model_comparison_plot",

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
-from ncf_recommender.models.registry import FAMILY_PARAMETERS, Family
+from ncf_recommender.models.registry import CONTENT_INPUTS, FAMILY_PARAMETERS, Family
 from ncf_recommender.models.registry import MODELS as REGISTRY
 from ncf_recommender.pipelines.modelling.nodes import (
     combine_ranking_metrics,
@@ -34,6 +34,7 @@ from ncf_recommender.pipelines.modelling.nodes import (
 )
 from ncf_recommender.pipelines.modelling.selection import (
     BASELINES,
+    DEFAULT_MODELS,  # noqa: F401 (re-exported: modelling.DEFAULT_MODELS)
     MODELS,
     NCF_MODELS,  # noqa: F401 (re-exported: modelling.NCF_MODELS)
     SEQUENCE_MODELS,  # noqa: F401 (re-exported: modelling.SEQUENCE_MODELS)
@@ -64,16 +65,20 @@ _EVALUATION_INPUTS = [
 ]
 
 
-def pretrained_inputs(name: str) -> dict[str, str]:
-    """Extra inputs of a model's training node: the models it starts from.
+def extra_training_inputs(name: str) -> dict[str, str]:
+    """Extra inputs of a model's training node: the models it starts from, and
+    the item features of a content-aware model.
 
     Args:
         name: A registered model.
 
     Returns:
-        ``{"pretrained_<source>": "<source>_model"}``.
+        ``{"pretrained_<source>": "<source>_model"}``, plus ``item_features``
+        and ``item_feature_vocabulary`` for a model that reads content.
     """
-    return {f"pretrained_{s}": f"{s}_model" for s in REGISTRY[name].pretrained_from}
+    entry = REGISTRY[name]
+    content = {dataset: dataset for dataset in CONTENT_INPUTS if entry.reads_content}
+    return {f"pretrained_{s}": f"{s}_model" for s in entry.pretrained_from} | content
 
 
 def model_template(
@@ -146,7 +151,7 @@ def model_pipeline(name: str) -> Pipeline:
         The namespaced pipeline, tagged with ``name``.
     """
     entry = REGISTRY[name]
-    pretrained = pretrained_inputs(name)
+    pretrained = extra_training_inputs(name)
     extra = _FAMILY_NODES[entry.family][2]
     group = f"params:{entry.parameter_group}"
     template = model_template(entry.family, pretrained, tuned=tuned_parameters_used())

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ncf_recommender.models.registry import BASELINES, model_names, split_names
+from ncf_recommender.models.registry import MODELS as MODEL_ENTRIES
 
 #: The NCF family (user-item models; shared parameter group ``training``).
 NCF_MODELS: tuple[str, ...] = model_names("ncf")
@@ -24,6 +25,12 @@ NCF_MODELS: tuple[str, ...] = model_names("ncf")
 SEQUENCE_MODELS: tuple[str, ...] = model_names("sequence")
 #: Every Keras model, in dependency order (the registry's).
 MODELS: tuple[str, ...] = model_names()
+#: The models a run trains unless ``modelling.models`` says otherwise: all but
+#: those that read item metadata (they need the ``item_metadata`` pipeline's
+#: outputs, which not every data set has).
+DEFAULT_MODELS: tuple[str, ...] = tuple(
+    name for name in MODELS if not MODEL_ENTRIES[name].reads_content
+)
 
 _selection: tuple[str, ...] | None = None
 _use_tuned = False
@@ -44,7 +51,7 @@ class ModellingParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    models: tuple[str, ...] = Field(default=MODELS, min_length=1)
+    models: tuple[str, ...] = Field(default=DEFAULT_MODELS, min_length=1)
     use_tuned: bool = False
 
     @field_validator("models", mode="before")
@@ -93,20 +100,20 @@ def select_models(models: tuple[str, ...] | None) -> bool:
     """Set the models that the pipelines are built with.
 
     Args:
-        models: Validated selection; ``None`` resets to every model.
+        models: Validated selection; ``None`` resets to :data:`DEFAULT_MODELS`.
 
     Returns:
         Whether the selection changed.
     """
     global _selection  # noqa: PLW0603 (one process-wide selection, as Kedro's pipelines)
-    changed = (models or MODELS) != selected_models()
+    changed = (models or DEFAULT_MODELS) != selected_models()
     _selection = None if models is None else tuple(models)
     return changed
 
 
 def selected_models() -> tuple[str, ...]:
-    """The Keras models of the current run (every model unless selected)."""
-    return MODELS if _selection is None else _selection
+    """The Keras models of the current run (:data:`DEFAULT_MODELS` unless selected)."""
+    return DEFAULT_MODELS if _selection is None else _selection
 
 
 def use_tuned_parameters(flag: bool) -> bool:

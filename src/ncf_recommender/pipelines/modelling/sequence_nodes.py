@@ -23,10 +23,13 @@ import logging
 from typing import Any
 
 import keras
+import numpy as np
 import pandas as pd
 
 import ncf_recommender.models.layers  # noqa: F401 (registers the custom layers)
+from ncf_recommender.constants import ITEM_IDX
 from ncf_recommender.evaluation import table_indices
+from ncf_recommender.models.content import calibrate_on_validation, item_content
 from ncf_recommender.models.registry import build_model
 from ncf_recommender.models.sequences import (
     SequenceScorer,
@@ -40,6 +43,7 @@ from ncf_recommender.pipelines.modelling.nodes import (
     _with_training,
     training_outputs,
 )
+from ncf_recommender.models.specs import ContentSASRecParams
 from ncf_recommender.pipelines.modelling.params import (
     EvaluationParams,
     SequenceModelParams,
@@ -72,6 +76,8 @@ def train_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)
     model: SequenceModelParams,
     sequence_training: SequenceTrainingParams,
     training_overrides: SequenceTrainingOverrides,
+    item_features: pd.DataFrame | None = None,
+    item_feature_vocabulary: pd.DataFrame | None = None,
 ) -> tuple[keras.Model, pd.DataFrame, dict[str, Any]]:
     """Build and train one next-item model with early stopping on validation.
 
@@ -88,6 +94,9 @@ def train_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)
         model: The namespace's architecture.
         sequence_training: Shared sequence-training settings.
         training_overrides: The namespace's changes to ``sequence_training``.
+        item_features: The ``item_metadata`` pipeline's item features (a
+            content-aware model only).
+        item_feature_vocabulary: Their vocabulary (a content-aware model only).
 
     Returns:
         The model at its best epoch, the per-epoch history (``epoch``,
@@ -95,7 +104,9 @@ def train_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)
         NCF summary's keys (``best_epoch``, ``epochs_run``, ``val_ndcg@10``,
         ``val_hr@10``, ``train_seconds``: wall seconds of the whole loop,
         validation included; ``seconds_to_best``: to the end of the best
-        epoch's validation).
+        epoch's validation). A content-aware model's summary adds
+        ``new_items``: how its new items are scored, chosen on validation
+        (:func:`~ncf_recommender.models.content.calibrate_on_validation`).
     """
     spec = _typed(model, SequenceModelParams).root
     params = _typed(sequence_training, SequenceTrainingParams).with_overrides(
@@ -105,8 +116,15 @@ def train_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)
     train_histories, validation = sequence_validation(
         train_interactions, val_interactions, n_users, n_items
     )
+    content = (
+        _content_inputs(
+            spec, train_interactions, item_features, item_feature_vocabulary, n_items
+        )
+        if isinstance(spec, ContentSASRecParams)
+        else {}
+    )
     seed_everything(params.seed)
-    network = build_model(spec, n_users=n_users, n_items=n_items)
+    network = build_model(spec, n_users=n_users, n_items=n_items, **content)
     logger.info(
         "Training %s (%d parameters) on %d interactions, %d users, %d items",
         network.name,
@@ -116,7 +134,37 @@ def train_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)
         n_items,
     )
     result = train_sequence(network, train_histories, validation, params)
-    return training_outputs(result, spec)
+    model_out, history, summary = training_outputs(result, spec)
+    if content:
+        summary["new_items"] = calibrate_on_validation(
+            model_out,
+            validation,
+            share=spec.new_item_share,
+            warm_tolerance=spec.warm_tolerance,
+            seed=params.seed,
+        )
+        logger.info("%s scores new items with %s", model_out.name, summary["new_items"])
+    return model_out, history, summary
+
+
+def _content_inputs(
+    spec: ContentSASRecParams,
+    train_interactions: pd.DataFrame,
+    item_features: pd.DataFrame | None,
+    item_feature_vocabulary: pd.DataFrame | None,
+    n_items: int,
+) -> dict[str, Any]:
+    """The content and warm flags a content-aware model's builder reads."""
+    if item_features is None or item_feature_vocabulary is None:
+        raise ValueError(
+            "content_sasrec reads item_features and item_feature_vocabulary: run "
+            "`kedro run --pipeline item_metadata` after data_processing"
+        )
+    warm = np.bincount(train_interactions[ITEM_IDX].to_numpy(), minlength=n_items) > 0
+    content = item_content(
+        item_features, item_feature_vocabulary, n_items, spec.min_feature_items
+    )
+    return {"content": content, "warm": warm}
 
 
 def evaluate_sequence_model(  # noqa: PLR0917 (Kedro node: one argument per input)

@@ -127,7 +127,12 @@ def _trainer(
             )
         else:
             _, _, summary = train_sequence_model(
-                *shared, trial["model"], group, training_overrides
+                *shared,
+                trial["model"],
+                group,
+                training_overrides,
+                data.get("item_features"),
+                data.get("item_feature_vocabulary"),
             )
         cut = budget_binds and summary.get("stop_reason") == "time_budget"
         return {**summary, CUT_BY_BUDGET: cut}
@@ -151,6 +156,8 @@ def tune_model(
     negative_sampling: Any = None,
     pretrained_gmf: keras.Model | None = None,
     pretrained_mlp: keras.Model | None = None,
+    item_features: pd.DataFrame | None = None,
+    item_feature_vocabulary: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) model ``name``'s study on validation; its tuned parameters.
 
@@ -219,6 +226,8 @@ def tune_model(
         "catalogued_sampling": sections.get("negative_sampling"),
         "pretrained_gmf": pretrained_gmf,
         "pretrained_mlp": pretrained_mlp,
+        "item_features": item_features,
+        "item_feature_vocabulary": item_feature_vocabulary,
     }
     result = run_study(
         name=name,

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from kedro.pipeline import Node, Pipeline
 
+from ncf_recommender.models.registry import CONTENT_INPUTS
 from ncf_recommender.models.registry import MODELS as REGISTRY
 from ncf_recommender.pipelines.tuning.nodes import plot_tuning_study, tuning_function
 from ncf_recommender.pipelines.tuning.selection import tuned_models
@@ -50,6 +51,7 @@ def tuning_node(name: str) -> Node:
         "tuning": "params:tuning",
         "tuning_studies": "tuning_studies",
         **{f"pretrained_{s}": f"{s}_model" for s in entry.pretrained_from},
+        **{dataset: dataset for dataset in CONTENT_INPUTS if entry.reads_content},
     }
     if entry.family == "ncf":
         inputs["negative_sampler"] = "negative_sampler"
