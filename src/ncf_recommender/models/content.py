@@ -119,7 +119,9 @@ def item_content(
         raise ValueError(
             "item_feature_vocabulary must number its features 0..n-1 without gaps"
         )
-    kinds, kind_codes = np.unique(vocabulary["kind"].to_numpy(dtype=str), return_inverse=True)
+    kinds, kind_codes = np.unique(
+        vocabulary["kind"].to_numpy(dtype=str), return_inverse=True
+    )
     modelled = item_features[item_features[ITEM_IDX].notna()]
     columns = modelled["feature_idx"].to_numpy(dtype=np.int64)
     if columns.size and (columns.min() < 0 or columns.max() >= n_features):
@@ -154,7 +156,10 @@ def _pairs(layer: keras.layers.Layer, prefix: str, nnz: int) -> tuple[Any, Any, 
     """Three non-trainable weights holding ``nnz`` sparse ``(row, column, value)`` triples."""
     rows, cols = (
         layer.add_weight(
-            shape=(nnz,), initializer="zeros", dtype="int32", trainable=False,
+            shape=(nnz,),
+            initializer="zeros",
+            dtype="int32",
+            trainable=False,
             name=f"{prefix}_{name}",
         )  # fmt: skip
         for name in ("rows", "features")
@@ -278,19 +283,26 @@ class ContentItemEmbedding(TiedItemEmbedding):
         self.pair_rows.assign(coo.row.astype(np.int32) + 1)
         self.pair_features.assign(coo.col.astype(np.int32))
         self.pair_weights.assign(coo.data.astype(np.float32))
-        width = max(self.n_features, 1)
-        for weight, values, upper in (
+        for weight, given, upper in (
             (self.feature_items, feature_items, self.n_items + 1),
             (self.feature_kinds, feature_kinds, self.n_kinds),
         ):
-            values = np.zeros(width, np.int64) if values is None else np.asarray(values)
-            if values.shape != (self.n_features,) or values.min(initial=0) < 0 or (
-                values.max(initial=0) >= upper
+            values = (
+                np.zeros(self.n_features, np.int64)
+                if given is None
+                else np.asarray(given)
+            )
+            if (
+                values.shape != (self.n_features,)
+                or values.min(initial=0) < 0
+                or values.max(initial=0) >= upper
             ):
                 raise ValueError(
                     f"{weight.name} must hold {self.n_features} values in [0, {upper})"
                 )
-            weight.assign(values.astype(np.int32))
+            stored = np.zeros(weight.shape, np.int32)  # one row even without features
+            stored[: self.n_features] = values
+            weight.assign(stored)
         if knn is not None:
             knn = sp.coo_matrix(knn)
             if knn.shape != coo.shape or knn.nnz != self.knn_nnz:
@@ -319,9 +331,12 @@ class ContentItemEmbedding(TiedItemEmbedding):
     def table(self, training: bool = False) -> Any:
         """The ``(n_items + 1, dim)`` item table (row 0: padding, all zeros)."""
         linked = ops.take(self.embeddings, self.feature_items, axis=0)
-        vectors = ops.where(
-            (self.feature_items > 0)[:, None], linked, self.feature_embeddings
-        ) * ops.take(self.kind_scale, self.feature_kinds)[:, None]
+        vectors = (
+            ops.where(
+                (self.feature_items > 0)[:, None], linked, self.feature_embeddings
+            )
+            * ops.take(self.kind_scale, self.feature_kinds)[:, None]
+        )
         content = ops.segment_sum(
             ops.take(vectors, self.pair_features, axis=0) * self.pair_weights[:, None],
             self.pair_rows,
@@ -406,7 +421,7 @@ class ContentItemEmbedding(TiedItemEmbedding):
             ``scores`` with the cold items' columns replaced (a copy), or
             ``scores`` itself when nothing changes.
         """
-        a, b, c = (np.asarray(self.new_item_weights) if weights is None else weights)
+        a, b, c = np.asarray(self.new_item_weights) if weights is None else weights
         cold = np.asarray(self.warm)[1:] == 0
         if not cold.any() or cold.all() or (a, b, c) == UNCALIBRATED:
             return scores
@@ -418,8 +433,10 @@ class ContentItemEmbedding(TiedItemEmbedding):
         if b:
             similarity = self.knn_similarity(padded)
             reference = similarity[:, warm]
-            z += b * (similarity[:, cold] - reference.mean(axis=1, keepdims=True)) / (
-                reference.std(axis=1, keepdims=True) + 1e-9
+            z += (
+                b
+                * (similarity[:, cold] - reference.mean(axis=1, keepdims=True))
+                / (reference.std(axis=1, keepdims=True) + 1e-9)
             )
         out = np.array(scores, dtype=np.float32, copy=True)
         out[:, cold] = mu + sigma * (z - c)
@@ -529,13 +546,13 @@ _PSEUDO_NEW_STREAM = 0x9E3
 #: setting chosen on it would not carry over. The k-NN similarity reads
 #: metadata only, the same for both.
 CALIBRATION_GRID: tuple[tuple[float, float, float], ...] = tuple(
-    (0.0, b, c)
-    for b in (0.5, 1.0, 2.0, 3.0)
-    for c in np.arange(0.0, 8.5, 0.5).tolist()
+    (0.0, b, c) for b in (0.5, 1.0, 2.0, 3.0) for c in np.arange(0.0, 8.5, 0.5).tolist()
 )
 
 
-def _ndcg_at_10(scores: np.ndarray, targets: np.ndarray, excluded: sp.csr_matrix) -> np.ndarray:
+def _ndcg_at_10(
+    scores: np.ndarray, targets: np.ndarray, excluded: sp.csr_matrix
+) -> np.ndarray:
     """Per-row expected NDCG@10 of ``targets`` among the non-excluded items."""
     from ncf_recommender.evaluation.metrics import expected_ndcg  # noqa: PLC0415
 

@@ -165,7 +165,12 @@ def _build_sasrec(spec: SASRecParams, *, n_items: int, **_: Any) -> Any:
 
 
 def _build_content_sasrec(
-    spec: ContentSASRecParams, *, n_items: int, content: Any = None, warm: Any = None, **_: Any
+    spec: ContentSASRecParams,
+    *,
+    n_items: int,
+    content: Any = None,
+    warm: Any = None,
+    **_: Any,
 ) -> Any:
     from ncf_recommender.models.content import build_content_sasrec  # noqa: PLC0415
 

@@ -412,7 +412,11 @@ class SequenceScorer:
                 )
         self.padded = padded
         self._items = next(
-            (layer for layer in getattr(model, "layers", ()) if layer.name == ITEM_EMBEDDING),
+            (
+                layer
+                for layer in getattr(model, "layers", ())
+                if layer.name == ITEM_EMBEDDING
+            ),
             None,
         )
 

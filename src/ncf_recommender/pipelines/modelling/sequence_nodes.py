@@ -36,6 +36,7 @@ from ncf_recommender.models.sequences import (
     build_histories,
     extend_histories,
 )
+from ncf_recommender.models.specs import ContentSASRecParams
 from ncf_recommender.pipelines.modelling.nodes import (
     _entry,
     _sizes,
@@ -43,7 +44,6 @@ from ncf_recommender.pipelines.modelling.nodes import (
     _with_training,
     training_outputs,
 )
-from ncf_recommender.models.specs import ContentSASRecParams
 from ncf_recommender.pipelines.modelling.params import (
     EvaluationParams,
     SequenceModelParams,
