@@ -76,6 +76,7 @@ from ncf_recommender.models.sequences import (  # noqa: E402
     extend_histories,
 )
 from ncf_recommender.models.specs import ContentSASRecParams, SASRecParams  # noqa: E402
+from ncf_recommender.plots import cold_warm_figure  # noqa: E402
 from ncf_recommender.training.loop import seed_everything  # noqa: E402
 from ncf_recommender.training.params import SequenceTrainingParams  # noqa: E402
 from ncf_recommender.training.sequence import (  # noqa: E402
@@ -327,6 +328,11 @@ def main() -> None:
         ],
     )
     parser.add_argument("--record", type=Path)
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        help="PNG of warm and cold NDCG@10 per model (mean of seeds)",
+    )
     args = parser.parse_args()
     data = _load(args.env)
     data["parameters"] = _parameters(args.env)
@@ -348,6 +354,11 @@ def main() -> None:
     }
     print(f"\n## {args.env}, mean over seeds {args.seeds}")
     print(_table(mean))
+    if args.plot:
+        figure = cold_warm_figure(
+            mean, f"{args.env}: new items held out, mean of seeds {args.seeds}"
+        )
+        figure.savefig(args.plot, dpi=110)
     if args.record:
         args.record.write_text(
             json.dumps(

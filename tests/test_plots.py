@@ -256,3 +256,19 @@ def test_plots_imports_neither_kedro_nor_pyplot():
         [sys.executable, "-c", code], check=False, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cold_warm_figure_draws_a_warm_and_a_cold_bar_per_model():
+    groups = {
+        "content_knn": {
+            "warm": {"ndcg@10": 0.03, "ndcg@10_se": 0.002},
+            "cold": {"ndcg@10": 0.033, "ndcg@10_se": 0.005},
+        },
+        "sasrec": {"warm": {"ndcg@10": 0.13, "ndcg@10_se": 0.004}, "cold": None},
+    }
+    figure = plots.cold_warm_figure(groups, "default")
+    axes = figure.axes[0]
+    heights = [patch.get_height() for patch in axes.patches]
+    assert heights[:2] == [0.03, 0.13] and heights[2] == 0.033
+    assert np.isnan(heights[3])  # no cold group: an empty bar, not a zero
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["content_knn", "sasrec"]

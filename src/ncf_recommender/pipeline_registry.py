@@ -9,9 +9,10 @@ from kedro.pipeline import Pipeline
 #: ``data_processing``, so they are run on their own, never inside ``__default__``.
 SPARK_PIPELINES = ("spark", "spark_data_processing")
 #: Pipelines run only on request, never inside ``__default__``: the Spark ones,
-#: ``tuning`` (hyper-parameter studies) and ``item_metadata`` (product metadata
-#: to item features, until a model of ``__default__`` reads them).
-ON_REQUEST_PIPELINES = (*SPARK_PIPELINES, "tuning", "item_metadata")
+#: ``tuning`` (hyper-parameter studies), ``item_metadata`` (product metadata
+#: to item features, until a model of ``__default__`` reads them) and
+#: ``cold_start`` (the cold-item protocol, which reads them).
+ON_REQUEST_PIPELINES = (*SPARK_PIPELINES, "tuning", "item_metadata", "cold_start")
 
 
 def register_pipelines() -> dict[str, Pipeline]:

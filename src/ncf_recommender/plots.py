@@ -554,3 +554,43 @@ def model_comparison_figure(ranking_metrics: Mapping[str, Mapping[str, Any]]) ->
         axes.grid(axis="y", alpha=0.3)
     panels[0].legend()
     return figure
+
+
+def cold_warm_figure(
+    groups: Mapping[str, Mapping[str, Mapping[str, float] | None]], title: str = ""
+) -> Figure:
+    """How does each model rank known (warm) and new (cold) test items?
+
+    Args:
+        groups: Per model, ``{"warm": {...}, "cold": {...}}`` metrics with
+            ``ndcg@10`` and ``ndcg@10_se`` (as
+            :func:`~ncf_recommender.evaluation.cold_start.metrics_by_group`
+            gives them; a ``None`` group is drawn empty).
+        title: What the figure shows (data set, seeds).
+
+    Returns:
+        One panel: per model, a warm and a cold bar of NDCG@10 with one
+        standard error.
+    """
+    figure, axes = new_figure()
+    names = list(groups)
+    positions = np.arange(len(names))
+    for offset, group in ((-0.2, "warm"), (0.2, "cold")):
+        blocks = [groups[name].get(group) or {} for name in names]
+        values = [float(block.get("ndcg@10", np.nan)) for block in blocks]
+        errors = [float(block.get("ndcg@10_se", 0.0)) for block in blocks]
+        bars = axes.bar(
+            positions + offset,
+            values,
+            0.4,
+            yerr=errors,
+            capsize=3,
+            label=f"{group} items",
+        )
+        axes.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
+    axes.set_xticks(positions, names, rotation=20, ha="right")
+    axes.set(title=title or "Warm and cold test items", ylabel="full-ranking NDCG@10")
+    axes.margins(y=0.15)
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend()
+    return figure
