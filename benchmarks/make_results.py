@@ -337,6 +337,14 @@ def _full(record: str, scale: float, node: str, field: str = "wall_s") -> float 
     return float(rows[0][field])
 
 
+def _cold(record: str, model: str, group: str, key: str = "ndcg@10") -> float:
+    """A mean over seeds of a ``bench_cold_start.py`` record (``group``: warm or cold)."""
+    mean = _record(record, dict, "a cold-start record")["mean"]
+    if model not in mean:
+        raise KeyError(f"no model {model!r} in {record}; it has {sorted(mean)}")
+    return float(mean[model][group][key])
+
+
 #: The functions a placeholder may call.
 FUNCTIONS: dict[str, Any] = {
     "mean": lambda r, m, k: statistics.mean(_seed_values(r, m, k)),
@@ -353,6 +361,7 @@ FUNCTIONS: dict[str, Any] = {
     "cell": _cell,
     "fig": _fig,
     "full": _full,
+    "cold": _cold,
 }
 _OPERATORS = {
     ast.Add: operator.add,
