@@ -76,6 +76,7 @@ from ncf_recommender.models.sequences import (  # noqa: E402
     extend_histories,
 )
 from ncf_recommender.models.specs import ContentSASRecParams, SASRecParams  # noqa: E402
+from ncf_recommender.pipelines.cold_start.nodes import item_categories  # noqa: E402
 from ncf_recommender.plots import cold_warm_figure  # noqa: E402
 from ncf_recommender.training.loop import seed_everything  # noqa: E402
 from ncf_recommender.training.params import SequenceTrainingParams  # noqa: E402
@@ -111,16 +112,6 @@ def _load(env: str) -> dict:
         "vocabulary": vocabulary,
         "relations": relations.dropna(subset=[ITEM_IDX, "related_item_idx"]),
     }
-
-
-def _categories(metadata: pd.DataFrame, n_items: int) -> np.ndarray:
-    """The deepest category of each modelled item (-1 when unknown)."""
-    known = metadata[metadata[ITEM_IDX].notna()]
-    leaf = known["categories"].map(lambda names: names[-1] if len(names) else None)
-    codes, _ = pd.factorize(leaf)
-    out = np.full(n_items, -1, dtype=np.int64)
-    out[known[ITEM_IDX].to_numpy(dtype=np.int64)] = codes
-    return out
 
 
 def _parameters(env: str) -> dict:
@@ -250,7 +241,7 @@ def run_seed(
             )
         ),
         "category_popularity": lambda: CategoryPopularityScorer(
-            history, _categories(data["metadata"], n_items)
+            history, item_categories(data["metadata"], n_items)
         ),
         "content_knn": lambda: ContentKNNScorer(
             history, feature_matrix(data["features"], n_items, data["n_features"])
@@ -265,7 +256,7 @@ def run_seed(
             _sequence_scorer(data, split, seed, content=False, id_dropout=0.0),
             data,
             split,
-            _categories(data["metadata"], n_items),
+            item_categories(data["metadata"], n_items),
         ),
     }
     out = {}

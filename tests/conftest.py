@@ -54,6 +54,21 @@ def make_project_copy(dest: Path, source_args: dict | None = None) -> Path:
     return dest
 
 
+def make_metadata_project(dest: Path) -> Path:
+    """:func:`make_project_copy` of the test source, with the generator's metadata
+    (2014 format) as ``source_item_metadata``."""
+    project = make_project_copy(dest, TEST_SOURCE)
+    local = project / "conf" / "local" / "catalog.yml"
+    catalog = yaml.safe_load(local.read_text())
+    catalog["source_item_metadata"] = {
+        "type": "ncf_recommender.metadata.synthetic.SyntheticItemMetadataDataset",
+        "format": "amazon-2014",
+        **TEST_SOURCE,
+    }
+    local.write_text(yaml.safe_dump(catalog))
+    return project
+
+
 @pytest.fixture(scope="session", autouse=True)
 def mlflow_test_store(tmp_path_factory) -> str:
     """Kedro sessions in tests track to a throw-away MLflow store, never the checkout's.

@@ -8,7 +8,6 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
@@ -23,7 +22,7 @@ from ncf_recommender.pipelines.item_metadata.nodes import (
     build_item_relations,
 )
 from ncf_recommender.pipelines.item_metadata.params import ItemFeatureParams
-from tests.conftest import TEST_SOURCE, make_project_copy
+from tests.conftest import make_metadata_project
 
 ROWS = [
     # item_id, title, brand, categories, price, complements, substitutes
@@ -138,15 +137,7 @@ def test_relations_keep_order_and_unknown_items(source):
 
 @pytest.mark.slow
 def test_the_pipeline_runs_on_the_generated_data(tmp_path):
-    project = make_project_copy(tmp_path, TEST_SOURCE)
-    local = project / "conf" / "local" / "catalog.yml"
-    catalog = yaml.safe_load(local.read_text())
-    catalog["source_item_metadata"] = {
-        "type": "ncf_recommender.metadata.synthetic.SyntheticItemMetadataDataset",
-        "format": "amazon-2014",
-        **TEST_SOURCE,
-    }
-    local.write_text(yaml.safe_dump(catalog))
+    project = make_metadata_project(tmp_path)
     bootstrap_project(project)
     with KedroSession.create(project_path=project) as session:
         session.run(pipeline_names=["data_processing", "item_metadata"])

@@ -81,7 +81,7 @@ class GRU4RecParams(_Strict):
     l2: float = Field(default=0.0, ge=0.0)
 
 
-class ContentSASRecParams(_Strict):
+class ContentSASRecParams(SASRecParams):
     """SASRec over id + content item rows
     (:func:`~ncf_recommender.models.content.build_content_sasrec`).
 
@@ -97,14 +97,7 @@ class ContentSASRecParams(_Strict):
             items may take (see :func:`~ncf_recommender.models.content.calibrate_new_items`).
     """
 
-    architecture: Literal["content_sasrec"]
-    max_len: int = Field(default=50, ge=1)
-    dim: int = Field(default=64, ge=1)
-    heads: int = Field(default=2, ge=1)
-    blocks: int = Field(default=2, ge=1)
-    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
-    ffn_dim: int | None = Field(default=None, ge=1)
-    l2: float = Field(default=0.0, ge=0.0)
+    architecture: Literal["content_sasrec"]  # type: ignore[assignment]
     id_dropout: float = Field(default=0.5, ge=0.0, lt=1.0)
     min_feature_items: int = Field(default=10, ge=1)
     new_item_share: float = Field(default=0.1, gt=0.0, lt=1.0)

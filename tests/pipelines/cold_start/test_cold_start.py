@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
@@ -17,7 +16,7 @@ from ncf_recommender.pipelines.cold_start.pipeline import (
     COLD_START_MODELS,
     create_pipeline,
 )
-from tests.conftest import TEST_SOURCE, make_project_copy
+from tests.conftest import make_metadata_project
 
 
 def test_the_pipeline_trains_the_id_only_and_every_content_model_on_the_cold_split():
@@ -53,15 +52,7 @@ def test_new_items_leave_training_and_validation():
 
 @pytest.mark.slow
 def test_the_protocol_runs_on_the_generated_data(tmp_path):
-    project = make_project_copy(tmp_path, TEST_SOURCE)
-    local = project / "conf" / "local" / "catalog.yml"
-    catalog = yaml.safe_load(local.read_text())
-    catalog["source_item_metadata"] = {
-        "type": "ncf_recommender.metadata.synthetic.SyntheticItemMetadataDataset",
-        "format": "amazon-2014",
-        **TEST_SOURCE,
-    }
-    local.write_text(yaml.safe_dump(catalog))
+    project = make_metadata_project(tmp_path)
     bootstrap_project(project)
     quick = {"sequence_training": {"epochs": 2, "max_validation_users": 200}}
     with KedroSession.create(project_path=project, runtime_params=quick) as session:
