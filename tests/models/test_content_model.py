@@ -8,11 +8,13 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from ncf_recommender.evaluation.metrics import expected_ndcg
 from ncf_recommender.models.content import (
     CALIBRATION_GRID,
     ContentItemEmbedding,
     build_content_sasrec,
     calibrate_new_items,
+    grid_ndcg,
     item_content,
 )
 from ncf_recommender.models.layers import ITEM_EMBEDDING
@@ -177,3 +179,30 @@ def test_calibration_chooses_on_pseudo_new_items_and_restores_the_model():
     assert np.asarray(layer.warm).tolist() == [0.0, *warm.astype(float)]  # restored
     assert summary["pseudo_new_items"] == 10
     assert summary["warm"] >= (1 - summary["warm_tolerance"]) * summary["reference"]
+
+
+def test_the_grid_ranks_as_the_rescored_scores_do():
+    content = item_content(ITEM_FEATURES, VOCABULARY, 3, min_feature_items=2)
+    keras.utils.set_random_seed(0)
+    model = build_content_sasrec(
+        content, np.array([True, True, False]), max_len=4, dim=8
+    )
+    layer = model.get_layer(ITEM_EMBEDDING)
+    rng = np.random.default_rng(3)
+    padded = np.array(
+        [[0, 0, 0, 1], [0, 0, 1, 2], [0, 0, 0, 2], [0, 0, 2, 1]], np.int32
+    )
+    scores = rng.normal(size=(4, 3)).astype(np.float32)
+    targets = np.array([2, 0, 2, 1])
+    excluded = sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0], [0, 1, 0], [1, 0, 0]]))
+    grid = [(0.0, 0.5, 0.0), (0.0, 1.0, 2.0), (0.0, 3.0, 8.0)]
+    fast = grid_ndcg(layer, scores, padded, targets, excluded, grid=grid)
+    for k, weights in enumerate(grid):
+        rescored = layer.rescore_new_items(scores, padded, weights).astype(np.float64)
+        rescored[excluded.toarray() > 0] = -np.inf
+        target = rescored[np.arange(4), targets][:, None]
+        g = (rescored > target).sum(axis=1)
+        t = (rescored == target).sum(axis=1) - 1
+        np.testing.assert_allclose(fast[k], expected_ndcg(g, t, 10))
+    with pytest.raises(ValueError, match="a = 0"):
+        grid_ndcg(layer, scores, padded, targets, excluded, grid=[(1.0, 0.0, 0.0)])

@@ -433,11 +433,10 @@ class ContentItemEmbedding(TiedItemEmbedding):
         if b:
             similarity = self.knn_similarity(padded)
             reference = similarity[:, warm]
-            z += (
-                b
-                * (similarity[:, cold] - reference.mean(axis=1, keepdims=True))
-                / (reference.std(axis=1, keepdims=True) + 1e-9)
+            standard = (similarity[:, cold] - reference.mean(axis=1, keepdims=True)) / (
+                reference.std(axis=1, keepdims=True) + 1e-9
             )
+            z = z + b * standard
         out = np.array(scores, dtype=np.float32, copy=True)
         out[:, cold] = mu + sigma * (z - c)
         return out
@@ -535,6 +534,9 @@ def build_content_sasrec(
     )
 
 
+#: Validation users :func:`calibrate_on_validation` ranks at most (about 2,000 of
+#: them have a pseudo-new item; the grid costs ~70 rankings of each).
+CALIBRATION_USERS = 20_000
 #: Stream of the pseudo-new draw (kept apart from the other seeded draws).
 _PSEUDO_NEW_STREAM = 0x9E3
 #: The ``(a, b, c)`` that :func:`calibrate_new_items` tries: content k-NN
@@ -563,6 +565,76 @@ def _ndcg_at_10(
     g = (rows > target).sum(axis=1)
     t = (rows == target).sum(axis=1) - 1
     return expected_ndcg(g, t, 10)
+
+
+def grid_ndcg(  # noqa: PLR0914 (one vectorised pass per setting)
+    layer: ContentItemEmbedding,
+    scores: np.ndarray,
+    padded: np.ndarray,
+    targets: np.ndarray,
+    excluded: sp.csr_matrix,
+    *,
+    grid: Sequence[tuple[float, float, float]] = CALIBRATION_GRID,
+) -> np.ndarray:
+    """NDCG@10 of each row's target under each setting of ``grid``.
+
+    The same ranks as :func:`_ndcg_at_10` of
+    :meth:`ContentItemEmbedding.rescore_new_items` for every setting, without
+    re-ranking whole rows: only the new items' scores change between
+    settings, so the known items are compared once and each setting compares
+    the new items (and, for a row whose target is new, the known items again).
+
+    Args:
+        layer: The item table (its ``warm`` flags say which items are new).
+        scores: ``(B, n_items)`` the model's scores after ``padded``.
+        padded: The ``(B, max_len)`` histories.
+        targets: ``(B,)`` items to rank.
+        excluded: ``(B, n_items)`` items left out of each row.
+        grid: ``(a, b, c)`` settings, each with ``a = 0``.
+
+    Returns:
+        ``(len(grid), B)`` float64 per-row NDCG@10.
+
+    Raises:
+        ValueError: If a setting uses the cold row's own score (``a != 0``).
+    """
+    from ncf_recommender.evaluation.metrics import expected_ndcg  # noqa: PLC0415
+
+    if any(a for a, _, _ in grid):
+        raise ValueError("grid_ndcg ranks settings with a = 0 only")
+    cold = np.asarray(layer.warm)[1:] == 0
+    warm_scores = scores[:, ~cold]
+    mu = warm_scores.mean(axis=1, keepdims=True)
+    sigma = warm_scores.std(axis=1, keepdims=True) + 1e-9
+    similarity = layer.knn_similarity(padded)
+    reference = similarity[:, ~cold]
+    z = (similarity[:, cold] - reference.mean(axis=1, keepdims=True)) / (
+        reference.std(axis=1, keepdims=True) + 1e-9
+    )
+    dropped = sp.csr_matrix(excluded).toarray().astype(bool)
+    known = np.where(dropped[:, ~cold], -np.inf, warm_scores.astype(np.float64))
+    new_dropped = dropped[:, cold]
+    new_target = cold[targets]
+    position = np.cumsum(cold) - 1  # column of a new item among the new ones
+    old, new = np.flatnonzero(~new_target), np.flatnonzero(new_target)
+    target_scores = scores[old, targets[old]].astype(np.float64)[:, None]
+    known_above = (known[old] > target_scores).sum(axis=1)
+    known_tied = (known[old] == target_scores).sum(axis=1) - 1
+    out = np.zeros((len(grid), targets.size))
+    for k, (_, b, c) in enumerate(grid):
+        # float32 as rescore_new_items computes them, so the ranks are the same
+        new_scores = np.where(new_dropped, -np.inf, mu + sigma * (b * z - c))
+        g = np.empty(targets.size)
+        t = np.empty(targets.size)
+        g[old] = known_above + (new_scores[old] > target_scores).sum(axis=1)
+        t[old] = known_tied + (new_scores[old] == target_scores).sum(axis=1)
+        own = new_scores[new, position[targets[new]]][:, None]
+        g[new] = (known[new] > own).sum(axis=1) + (new_scores[new] > own).sum(axis=1)
+        t[new] = (
+            (known[new] == own).sum(axis=1) + (new_scores[new] == own).sum(axis=1) - 1
+        )
+        out[k] = expected_ndcg(g, t, 10)
+    return out
 
 
 def calibrate_new_items(  # noqa: PLR0914 (one validation pass over a grid)
@@ -624,11 +696,9 @@ def calibrate_new_items(  # noqa: PLR0914 (one validation pass over a grid)
         for start in range(0, targets.size, batch_size):
             part = slice(start, start + batch_size)
             scores = predict_in_batches(model, padded[part], batch_size, n_items)
-            for k, weights in enumerate(CALIBRATION_GRID):
-                rescored = layer.rescore_new_items(scores, padded[part], weights)
-                per_setting[k, part] = _ndcg_at_10(
-                    rescored, targets[part], excluded[part]
-                )
+            per_setting[:, part] = grid_ndcg(
+                layer, scores, padded[part], targets[part], excluded[part]
+            )
     finally:
         layer.set_warm(warm)
     warm_ndcg = per_setting[:, ~cold_users].mean(axis=1)
@@ -661,6 +731,7 @@ def calibrate_on_validation(
     share: float,
     warm_tolerance: float,
     seed: int,
+    max_users: int | None = CALIBRATION_USERS,
 ) -> dict[str, Any]:
     """:func:`calibrate_new_items` on a sequence model's validation set.
 
@@ -669,7 +740,9 @@ def calibrate_on_validation(
         validation: A :class:`~ncf_recommender.training.sequence.SequenceValidation`.
         share: Share of warm items played as new.
         warm_tolerance: Relative NDCG@10 the other users may lose.
-        seed: Seed of the pseudo-new draw.
+        seed: Seed of the pseudo-new draw and of the user sample.
+        max_users: Validation users ranked at most (a seeded sample above it;
+            ``None``: all).
 
     Returns:
         The calibration summary.
@@ -678,11 +751,16 @@ def calibrate_on_validation(
 
     max_len = int(model.inputs[0].shape[1])
     users = np.asarray(validation.users)
+    targets = np.asarray(validation.targets)
+    if max_users is not None and users.size > max_users:
+        rng = np.random.default_rng([seed, _PSEUDO_NEW_STREAM, 1])
+        keep = np.sort(rng.choice(users.size, size=max_users, replace=False))
+        users, targets = users[keep], targets[keep]
     padded = pad_histories(validation.histories, None, max_len)[users]
     return calibrate_new_items(
         model,
         padded,
-        np.asarray(validation.targets),
+        targets,
         sp.csr_matrix(validation.exclude)[users],
         share=share,
         warm_tolerance=warm_tolerance,
