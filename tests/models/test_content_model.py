@@ -206,3 +206,18 @@ def test_the_grid_ranks_as_the_rescored_scores_do():
         np.testing.assert_allclose(fast[k], expected_ndcg(g, t, 10))
     with pytest.raises(ValueError, match="a = 0"):
         grid_ndcg(layer, scores, padded, targets, excluded, grid=[(1.0, 0.0, 0.0)])
+
+
+def test_looking_ids_up_reads_the_same_rows_as_the_whole_table():
+    content = item_content(ITEM_FEATURES, VOCABULARY, 3, min_feature_items=2)
+    keras.utils.set_random_seed(0)
+    model = build_content_sasrec(
+        content, np.array([True, True, False]), max_len=4, dim=8
+    )
+    layer = model.get_layer(ITEM_EMBEDDING)
+    layer.kind_scale.assign(np.array([2.0, 3.0, 0.5], np.float32))
+    ids = np.array([[0, 3, 1], [2, 2, 0]], np.int32)
+    table = np.asarray(layer.table(training=False))
+    np.testing.assert_allclose(
+        np.asarray(layer.rows(ids)), table[ids], rtol=1e-5, atol=1e-6
+    )

@@ -184,6 +184,8 @@ class ContentItemEmbedding(TiedItemEmbedding):
         n_kinds: Number of feature kinds (one learned scale each).
         knn_nnz: Number of stored (item, feature) pairs of the k-NN vectors
             (0: new items are scored from their content row alone).
+        row_width: Most features of one item (the width of the per-item
+            feature lists that a look-up reads).
         id_dropout: Probability of dropping an item's id part while training.
         embeddings_regularizer: Optional regulariser of both tables.
         seed: Seed of the id-dropout draws.
@@ -199,6 +201,7 @@ class ContentItemEmbedding(TiedItemEmbedding):
         nnz: int,
         n_kinds: int = 1,
         knn_nnz: int = 0,
+        row_width: int = 1,
         id_dropout: float = 0.5,
         embeddings_regularizer: Any = None,
         seed: int | None = None,
@@ -211,6 +214,7 @@ class ContentItemEmbedding(TiedItemEmbedding):
         )
         self.n_features, self.nnz = int(n_features), int(nnz)
         self.n_kinds, self.knn_nnz = max(int(n_kinds), 1), int(knn_nnz)
+        self.row_width = max(int(row_width), 1)
         self.id_dropout = float(id_dropout)
         self.seed = seed
         self._seeds = keras.random.SeedGenerator(seed)
@@ -230,6 +234,16 @@ class ContentItemEmbedding(TiedItemEmbedding):
         self.knn_rows, self.knn_features, self.knn_weights = _pairs(
             self, "knn", self.knn_nnz
         )
+        # The same pairs per item, padded to row_width (weight 0): a look-up of a
+        # batch of ids reads its rows only, not the whole table.
+        self.row_features = self.add_weight(
+            shape=(self.n_items + 1, self.row_width), initializer="zeros",
+            dtype="int32", trainable=False, name="row_features",
+        )  # fmt: skip
+        self.row_weights = self.add_weight(
+            shape=(self.n_items + 1, self.row_width), initializer="zeros",
+            trainable=False, name="row_weights",
+        )  # fmt: skip
         self.feature_items = self.add_weight(
             shape=(width,), initializer="zeros", dtype="int32", trainable=False,
             name="feature_items",
@@ -283,6 +297,20 @@ class ContentItemEmbedding(TiedItemEmbedding):
         self.pair_rows.assign(coo.row.astype(np.int32) + 1)
         self.pair_features.assign(coo.col.astype(np.int32))
         self.pair_weights.assign(coo.data.astype(np.float32))
+        csr = sp.csr_matrix(features)
+        lengths = np.diff(csr.indptr)
+        if lengths.max(initial=0) > self.row_width:
+            raise ValueError(
+                f"an item has {lengths.max()} features, more than row_width="
+                f"{self.row_width}"
+            )
+        slots = np.arange(csr.nnz) - np.repeat(csr.indptr[:-1], lengths)
+        row_features = np.zeros((self.n_items + 1, self.row_width), np.int32)
+        row_weights = np.zeros((self.n_items + 1, self.row_width), np.float32)
+        row_features[coo.row + 1, slots] = csr.indices
+        row_weights[coo.row + 1, slots] = csr.data
+        self.row_features.assign(row_features)
+        self.row_weights.assign(row_weights)
         for weight, given, upper in (
             (self.feature_items, feature_items, self.n_items + 1),
             (self.feature_kinds, feature_kinds, self.n_kinds),
@@ -328,31 +356,53 @@ class ContentItemEmbedding(TiedItemEmbedding):
             )
         self.warm.assign(np.r_[0.0, warm.astype(np.float32)])
 
-    def table(self, training: bool = False) -> Any:
-        """The ``(n_items + 1, dim)`` item table (row 0: padding, all zeros)."""
+    def _feature_vectors(self) -> Any:
+        """``(n_features, dim)``: a linked item's id embedding, else the feature's own
+        vector, times its kind's scale."""
         linked = ops.take(self.embeddings, self.feature_items, axis=0)
-        vectors = (
+        return (
             ops.where(
                 (self.feature_items > 0)[:, None], linked, self.feature_embeddings
             )
             * ops.take(self.kind_scale, self.feature_kinds)[:, None]
         )
+
+    def _keep(self, training: bool) -> Any:
+        """Per row, whether its id part counts: warm, and not dropped while training."""
+        keep = self.warm
+        if training and self.id_dropout > 0.0:
+            draws = keras.random.uniform((self.n_items + 1,), seed=self._seeds)
+            keep = keep * ops.cast(draws >= self.id_dropout, keep.dtype)
+        return keep
+
+    def table(self, training: bool = False) -> Any:
+        """The ``(n_items + 1, dim)`` item table (row 0: padding, all zeros)."""
         content = ops.segment_sum(
-            ops.take(vectors, self.pair_features, axis=0) * self.pair_weights[:, None],
+            ops.take(self._feature_vectors(), self.pair_features, axis=0)
+            * self.pair_weights[:, None],
             self.pair_rows,
             num_segments=self.n_items + 1,
         )
-        keep = self.warm
-        if not training:
-            return self.embeddings * keep[:, None] + content
-        if self.id_dropout > 0.0:
-            draws = keras.random.uniform((self.n_items + 1,), seed=self._seeds)
-            keep = keep * ops.cast(draws >= self.id_dropout, keep.dtype)
-        table = self.embeddings * keep[:, None] + content
+        table = self.embeddings * self._keep(training)[:, None] + content
         # A cold item (no training interaction) would only ever be a negative:
         # the model would learn to avoid its content. While training it does not
         # exist: its row is zero, a constant logit that passes no gradient.
-        return table * self.warm[:, None]
+        return table * self.warm[:, None] if training else table
+
+    def rows(self, ids: Any, training: bool = False) -> Any:
+        """The table's rows of ``ids`` (any shape), computed for those ids only."""
+        ids = ops.cast(ids, "int32")
+        features = ops.take(self.row_features, ids, axis=0)
+        weights = ops.take(self.row_weights, ids, axis=0)
+        content = ops.sum(
+            ops.take(self._feature_vectors(), features, axis=0) * weights[..., None],
+            axis=-2,
+        )
+        keep = ops.take(self._keep(training), ids, axis=0)
+        out = ops.take(self.embeddings, ids, axis=0) * keep[..., None] + content
+        if training:
+            out = out * ops.take(self.warm, ids, axis=0)[..., None]
+        return out
 
     def call(self, inputs: Any, reverse: bool = False, training: bool = False) -> Any:
         """Look ids up, or score hidden states against every item.
@@ -366,11 +416,10 @@ class ContentItemEmbedding(TiedItemEmbedding):
         Returns:
             ``inputs.shape + (dim,)`` embeddings or ``(..., n_items)`` scores.
         """
-        table = self.table(training=bool(training))
         if reverse:
-            items = ops.cast(table[1:], inputs.dtype)
+            items = ops.cast(self.table(training=bool(training))[1:], inputs.dtype)
             return ops.matmul(inputs, ops.transpose(items))
-        return ops.take(table, ops.cast(inputs, "int32"), axis=0)
+        return self.rows(inputs, training=bool(training))
 
     def _knn_vectors(self) -> sp.csr_matrix:
         if self._knn_cache is None:
@@ -450,6 +499,7 @@ class ContentItemEmbedding(TiedItemEmbedding):
             nnz=self.nnz,
             n_kinds=self.n_kinds,
             knn_nnz=self.knn_nnz,
+            row_width=self.row_width,
             id_dropout=self.id_dropout,
             seed=self.seed,
         )
@@ -509,6 +559,7 @@ def build_content_sasrec(
         nnz=features.nnz,
         n_kinds=len(content.kinds),
         knn_nnz=0 if content.knn is None else content.knn.nnz,
+        row_width=int(np.diff(features.indptr).max(initial=1)),
         id_dropout=id_dropout,
         embeddings_regularizer=keras.regularizers.L2(l2) if l2 else None,
         name=ITEM_EMBEDDING,
