@@ -242,10 +242,13 @@ def planted_frames(
 def build_sequence_model(
     kind: str, n_items: int, max_len: int = PLANTED_MAX_LEN
 ) -> Any:
-    """An untrained tiny ``sasrec`` or ``gru`` model (fixed seed).
+    """An untrained tiny ``sasrec``, ``gru`` or ``content_sasrec`` model (fixed seed).
+
+    The content model's items have two features: a brand shared by the first
+    half of the catalogue, and the next item as a related item.
 
     Args:
-        kind: ``sasrec`` or ``gru``.
+        kind: ``sasrec``, ``gru`` or ``content_sasrec``.
         n_items: Catalogue size.
         max_len: Sequence length.
 
@@ -257,6 +260,35 @@ def build_sequence_model(
 
     if kind == "sasrec":
         return build_sasrec(n_items, max_len, 16, 2, 1, dropout=0.1, seed=3)
+    if kind == "content_sasrec":
+        import keras  # noqa: PLC0415
+        import scipy.sparse as sp  # noqa: PLC0415
+
+        from ncf_recommender.models.content import (  # noqa: PLC0415
+            ItemContent,
+            build_content_sasrec,
+        )
+
+        items = np.arange(n_items)
+        brand = sp.csr_matrix(
+            (np.ones(n_items), (items, (items >= n_items // 2).astype(int))),
+            shape=(n_items, 2 + n_items),
+        )
+        related = sp.csr_matrix(
+            (np.ones(n_items), (items, 2 + (items + 1) % n_items)),
+            shape=(n_items, 2 + n_items),
+        )
+        content = ItemContent(
+            features=(brand + related).tocsr(),
+            feature_items=np.r_[0, 0, items + 1],
+            feature_kinds=np.r_[0, 0, np.ones(n_items, int)],
+            kinds=("brand", "related"),
+            knn=(brand + related).tocsr() / np.sqrt(2),
+        )
+        keras.utils.set_random_seed(3)
+        return build_content_sasrec(
+            content, np.ones(n_items, bool), max_len=max_len, dim=16, blocks=1
+        )
     return build_gru4rec(n_items, max_len, 16, dropout=0.1, seed=3)
 
 

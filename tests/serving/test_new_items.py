@@ -348,7 +348,7 @@ def test_item_metadata_loads_when_catalogued_and_is_optional():
 # Sequence models: the tied item table ----------------------------------------
 
 
-@pytest.fixture(scope="module", params=["sasrec", "gru"])
+@pytest.fixture(scope="module", params=["sasrec", "gru", "content_sasrec"])
 def sequence_recommender(request):
     def build():
         data = ServingData.from_frames(*planted_frames())
