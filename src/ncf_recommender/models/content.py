@@ -450,8 +450,9 @@ class ContentItemEmbedding(TiedItemEmbedding):
             shape=(padded.shape[0], self.n_items),
         )
         vectors = self._knn_vectors()
-        profiles = normalize(history @ vectors, norm="l2", axis=1)
-        return np.asarray((vectors @ profiles.T).T.todense(), dtype=np.float32)
+        # dense profiles: sparse items x dense profiles is dense anyway
+        profiles = normalize(history @ vectors, norm="l2", axis=1).toarray()
+        return np.ascontiguousarray((vectors @ profiles.T).T, dtype=np.float32)
 
     def rescore_new_items(
         self,
@@ -734,10 +735,16 @@ def calibrate_new_items(  # noqa: PLR0914 (one validation pass over a grid)
     cold_users = np.isin(targets, pseudo)
     excluded = sp.csr_matrix(excluded)
     n_items = layer.n_items
-    reference = _ndcg_at_10(
-        predict_in_batches(model, padded[~cold_users], batch_size, n_items),
-        targets[~cold_users],
-        excluded[~cold_users],
+    others = np.flatnonzero(~cold_users)
+    reference = np.concatenate(
+        [
+            _ndcg_at_10(
+                predict_in_batches(model, padded[rows], batch_size, n_items),
+                targets[rows],
+                excluded[rows],
+            )
+            for rows in np.array_split(others, max(1, -(-others.size // batch_size)))
+        ]
     ).mean()
     played = warm.copy()
     played[pseudo] = False
