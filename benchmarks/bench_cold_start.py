@@ -324,7 +324,17 @@ def main() -> None:
         type=Path,
         help="PNG of warm and cold NDCG@10 per model (mean of seeds)",
     )
+    parser.add_argument(
+        "--from-record",
+        type=Path,
+        help="draw --plot from this record instead of running the protocol",
+    )
     args = parser.parse_args()
+    if args.from_record:
+        record = json.loads(args.from_record.read_text())
+        title = f"{record['env']}: new items held out, mean of seeds {record['seeds']}"
+        cold_warm_figure(record["mean"], title).savefig(args.plot, dpi=110)
+        return
     data = _load(args.env)
     data["parameters"] = _parameters(args.env)
     runs = {}

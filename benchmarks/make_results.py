@@ -12,6 +12,9 @@ per line where a table goes:
 * ``<!-- table: RECORD -->``: a table record, ``{"title", "command",
   "measured", "columns": [...], "rows": [[...], ...]}``, for figures whose
   benchmark prints text only; the cells are kept exactly as measured.
+* ``<!-- cold_start: RECORD [RECORD ...] -->``: ``benchmarks/bench_cold_start.py
+  --record`` records, one row per data set and model: the mean over seeds of the
+  warm and cold users' NDCG@10 (± standard error) and the cold users' HR@10.
 * ``<!-- full_runs -->``: every ``benchmarks/results/full_run*.json`` written
   by ``benchmarks/bench_full_run.py --record`` (format in its docstring).
 * ``<!-- latest_runs -->``: every ``benchmarks/results/latest_*.json``, a
@@ -133,6 +136,27 @@ def render_seeds(args: str) -> str:
         + f" (Record: `benchmarks/results/{name}`; peers: `benchmarks/results/"
         f"{peers_name}`.)"
     )
+
+
+def render_cold_start(args: str) -> str:
+    """Warm and cold metrics of ``bench_cold_start.py`` records (``RECORD ...``)."""
+    rows = []
+    for name in args.split():
+        record = _load(name)
+        for model, groups in record["mean"].items():
+            warm, cold = groups["warm"], groups["cold"]
+            rows.append(
+                [
+                    record["env"],
+                    f"`{model}`",
+                    f"{warm['ndcg@10']:.4f} ± {warm['ndcg@10_se']:.4f}",
+                    f"{cold['ndcg@10']:.4f} ± {cold['ndcg@10_se']:.4f}",
+                    f"{cold['hr@10']:.4f}",
+                ]
+            )
+    columns = ["data", "model", "warm NDCG@10", "cold NDCG@10", "cold HR@10"]
+    names = ", ".join(f"`benchmarks/results/{n}`" for n in args.split())
+    return f"{_markdown_table(columns, rows)}\n\n(Records: {names}.)"
 
 
 def _full_run_scale(entry: dict[str, Any]) -> str:
@@ -337,12 +361,16 @@ def _full(record: str, scale: float, node: str, field: str = "wall_s") -> float 
     return float(rows[0][field])
 
 
-def _cold(record: str, model: str, group: str, key: str = "ndcg@10") -> float:
-    """A mean over seeds of a ``bench_cold_start.py`` record (``group``: warm or cold)."""
-    mean = _record(record, dict, "a cold-start record")["mean"]
-    if model not in mean:
-        raise KeyError(f"no model {model!r} in {record}; it has {sorted(mean)}")
-    return float(mean[model][group][key])
+def _cold(
+    record: str, model: str, group: str, key: str = "ndcg@10", seed: int | None = None
+) -> float:
+    """A figure of a ``bench_cold_start.py`` record (``group``: warm or cold): the
+    mean over its seeds, or one ``seed``'s."""
+    data = _record(record, dict, "a cold-start record")
+    block = data["mean"] if seed is None else data["runs"][str(seed)]
+    if model not in block:
+        raise KeyError(f"no model {model!r} in {record}; it has {sorted(block)}")
+    return float(block[model][group][key])
 
 
 #: The functions a placeholder may call.
@@ -437,6 +465,8 @@ def render(template: str | None = None) -> str:
             out.append(render_seeds(args))
         elif kind == "table":
             out.append(render_table(_load(args), args))
+        elif kind == "cold_start":
+            out.append(render_cold_start(args))
         elif kind == "full_runs":
             out.append(render_full_runs())
         elif kind == "latest_runs":
