@@ -151,11 +151,13 @@ def model_pipeline(name: str) -> Pipeline:
         The namespaced pipeline, tagged with ``name``.
     """
     entry = REGISTRY[name]
-    pretrained = extra_training_inputs(name)
+    training_extras = extra_training_inputs(name)
     extra = _FAMILY_NODES[entry.family][2]
     group = f"params:{entry.parameter_group}"
-    template = model_template(entry.family, pretrained, tuned=tuned_parameters_used())
-    shared = _SHARED_INPUTS | set(extra) | set(pretrained.values())
+    template = model_template(
+        entry.family, training_extras, tuned=tuned_parameters_used()
+    )
+    shared = _SHARED_INPUTS | set(extra) | set(training_extras.values())
     parameters = {group: group, "params:evaluation": "params:evaluation"}
     if tuned_parameters_used():  # modelling.use_tuned: see modelling/tuned.py
         template = Pipeline([apply_tuned_node(name)]) + template
