@@ -221,3 +221,26 @@ def test_looking_ids_up_reads_the_same_rows_as_the_whole_table():
     np.testing.assert_allclose(
         np.asarray(layer.rows(ids)), table[ids], rtol=1e-5, atol=1e-6
     )
+
+
+def test_a_large_catalogue_standardises_against_a_fixed_sample_of_known_items(
+    monkeypatch,
+):
+    content = item_content(ITEM_FEATURES, VOCABULARY, 3, min_feature_items=2)
+    keras.utils.set_random_seed(0)
+    model = build_content_sasrec(
+        content, np.array([True, True, False]), max_len=4, dim=8
+    )
+    layer = model.get_layer(ITEM_EMBEDDING)
+    padded = np.array([[0, 0, 0, 1], [0, 0, 1, 2]], np.int32)
+    similarity = layer.knn_similarity(padded)
+    every = layer.standard_knn(padded)
+    reference = similarity[:, :2]
+    expected = (similarity[:, 2:] - reference.mean(1, keepdims=True)) / (
+        reference.std(1, keepdims=True) + 1e-9
+    )
+    np.testing.assert_allclose(every, expected, rtol=1e-6)
+    monkeypatch.setattr("ncf_recommender.models.content.KNN_REFERENCE_ITEMS", 1)
+    sampled = layer.standard_knn(padded)
+    assert sampled.shape == (2, 1)
+    np.testing.assert_array_equal(sampled, layer.standard_knn(padded))  # fixed sample

@@ -60,6 +60,10 @@ from ncf_recommender.models.layers import (
     TiedItemEmbedding,
 )
 
+#: Known items a new item's k-NN similarity is standardised against, at most
+#: (a seeded sample of them in a larger catalogue).
+KNN_REFERENCE_ITEMS = 20_000
+_KNN_REFERENCE_STREAM = 0x4E4E
 #: Kind of a related-item feature in ``item_feature_vocabulary``.
 RELATED_KIND = "related"
 #: ``(a, b, c)`` of a layer whose new items are not recalibrated (content row as is).
@@ -432,18 +436,22 @@ class ContentItemEmbedding(TiedItemEmbedding):
             )
         return self._knn_cache
 
-    def knn_similarity(self, padded: np.ndarray) -> np.ndarray:
-        """Content k-NN: cosine of each item's vector to each history's mean vector.
+    def knn_similarity(
+        self, padded: np.ndarray, items: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Content k-NN: cosine of items' vectors to each history's mean vector.
 
         Args:
             padded: ``(B, max_len)`` histories (ids ``item_idx + 1``, 0 pads).
+            items: The items to score (``None``: every item).
 
         Returns:
-            ``(B, n_items)`` float32 similarities (zeros without k-NN vectors).
+            ``(B, len(items))`` float32 similarities (zeros without k-NN vectors).
         """
         padded = np.asarray(padded)
+        width = self.n_items if items is None else len(items)
         if not self.knn_nnz:
-            return np.zeros((padded.shape[0], self.n_items), dtype=np.float32)
+            return np.zeros((padded.shape[0], width), dtype=np.float32)
         rows, cols = np.nonzero(padded)
         history = sp.csr_matrix(
             (np.ones(rows.size, np.float32), (rows, padded[rows, cols] - 1)),
@@ -452,7 +460,32 @@ class ContentItemEmbedding(TiedItemEmbedding):
         vectors = self._knn_vectors()
         # dense profiles: sparse items x dense profiles is dense anyway
         profiles = normalize(history @ vectors, norm="l2", axis=1).toarray()
-        return np.ascontiguousarray((vectors @ profiles.T).T, dtype=np.float32)
+        chosen = vectors if items is None else vectors[np.asarray(items)]
+        return np.ascontiguousarray((chosen @ profiles.T).T, dtype=np.float32)
+
+    def standard_knn(self, padded: np.ndarray) -> np.ndarray:
+        """The cold items' k-NN similarity, standardised per row against known items.
+
+        The mean and spread come from the known items' similarities: all of them
+        up to :data:`KNN_REFERENCE_ITEMS`, a fixed seeded sample above that (the
+        similarity of every item to every user would cost users x catalogue).
+
+        Args:
+            padded: ``(B, max_len)`` histories.
+
+        Returns:
+            ``(B, n_cold)`` float32, the cold items in index order.
+        """
+        cold = np.asarray(self.warm)[1:] == 0
+        known = np.flatnonzero(~cold)
+        if known.size > KNN_REFERENCE_ITEMS:
+            rng = np.random.default_rng(_KNN_REFERENCE_STREAM)
+            known = np.sort(rng.choice(known, size=KNN_REFERENCE_ITEMS, replace=False))
+        similarity = self.knn_similarity(padded, np.r_[np.flatnonzero(cold), known])
+        new, reference = similarity[:, : cold.sum()], similarity[:, cold.sum() :]
+        return (new - reference.mean(axis=1, keepdims=True)) / (
+            reference.std(axis=1, keepdims=True) + 1e-9
+        )
 
     def rescore_new_items(
         self,
@@ -481,12 +514,7 @@ class ContentItemEmbedding(TiedItemEmbedding):
         sigma = known.std(axis=1, keepdims=True) + 1e-9
         z = a * (scores[:, cold] - mu) / sigma
         if b:
-            similarity = self.knn_similarity(padded)
-            reference = similarity[:, warm]
-            standard = (similarity[:, cold] - reference.mean(axis=1, keepdims=True)) / (
-                reference.std(axis=1, keepdims=True) + 1e-9
-            )
-            z = z + b * standard
+            z = z + b * self.standard_knn(padded)
         out = np.array(scores, dtype=np.float32, copy=True)
         out[:, cold] = mu + sigma * (z - c)
         return out
@@ -658,11 +686,7 @@ def grid_ndcg(  # noqa: PLR0914 (one vectorised pass per setting)
     warm_scores = scores[:, ~cold]
     mu = warm_scores.mean(axis=1, keepdims=True)
     sigma = warm_scores.std(axis=1, keepdims=True) + 1e-9
-    similarity = layer.knn_similarity(padded)
-    reference = similarity[:, ~cold]
-    z = (similarity[:, cold] - reference.mean(axis=1, keepdims=True)) / (
-        reference.std(axis=1, keepdims=True) + 1e-9
-    )
+    z = layer.standard_knn(padded)
     dropped = sp.csr_matrix(excluded).toarray().astype(bool)
     known = np.where(dropped[:, ~cold], -np.inf, warm_scores.astype(np.float64))
     new_dropped = dropped[:, cold]
