@@ -32,13 +32,15 @@ b * z_knn - c)``, where ``mu`` and ``sigma`` are the mean and spread of the
 user's scores of warm items, ``z_model`` is the cold row's standardised score
 and ``z_knn`` the standardised content k-NN similarity of the item to the
 user's history. :func:`calibrate_new_items` chooses ``(a, b, c)`` on
-validation: it plays a seeded share of warm items as new (content-only rows),
-and keeps the setting that ranks those pseudo-new validation items best while
-the other validation users keep at least ``1 - warm_tolerance`` of their
-NDCG@10.
+validation (with ``a = 0``: see :data:`CALIBRATION_GRID`): it plays a seeded
+share of warm items as new (content-only rows), and keeps the setting that
+ranks those pseudo-new validation items best while the other validation users
+keep at least ``1 - warm_tolerance`` of their NDCG@10.
 
 The feature lists are stored in the layer as non-trainable weights (flat
-``(row, feature, weight)`` triples), so a saved ``.keras`` model carries them.
+``(row, feature, weight)`` triples for the whole table, the same padded per
+item for look-ups, and the k-NN vectors), so a saved ``.keras`` model carries
+them, with the chosen ``(a, b, c)``.
 """
 
 from __future__ import annotations
