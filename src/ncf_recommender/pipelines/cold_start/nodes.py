@@ -92,9 +92,10 @@ def hold_out_items(
         share=params.share,
         seed=params.seed,
     )
-    new_items = (item_mapping.set_index(ITEM_IDX).loc[split.new_items].reset_index())[
-        ["item_id", ITEM_IDX]
-    ]
+    ids = item_mapping.set_index(ITEM_IDX)["item_id"]
+    new_items = pd.DataFrame(
+        {"item_id": ids.loc[split.new_items].to_numpy(), ITEM_IDX: split.new_items}
+    )
     cold = cold_mask(test_interactions[ITEM_IDX].to_numpy(), split.new_items).sum()
     logger.info(
         "Cold-item protocol: %d of %d items held out as new (seed %d); %d training "
