@@ -91,6 +91,16 @@ ITEM_FEATURES = pd.DataFrame(
 ).assign(weight=1.0)
 
 
+def _small_table() -> ContentItemEmbedding:
+    """The item table of a tiny content SASRec over the items above (I2 is new)."""
+    content = item_content(ITEM_FEATURES, VOCABULARY, 3, min_feature_items=2)
+    keras.utils.set_random_seed(0)
+    model = build_content_sasrec(
+        content, np.array([True, True, False]), max_len=4, dim=8
+    )
+    return model.get_layer(ITEM_EMBEDDING)
+
+
 def test_item_content_links_related_items_and_averages_each_kind():
     content = item_content(ITEM_FEATURES, VOCABULARY, 3, min_feature_items=2)
     # related=<id> stands for that item (id + 1); the others are features of their own
@@ -108,12 +118,7 @@ def test_item_content_links_related_items_and_averages_each_kind():
 
 
 def test_a_new_items_row_is_its_related_items_ids_and_its_other_features():
-    content = item_content(ITEM_FEATURES, VOCABULARY, 3, min_feature_items=2)
-    keras.utils.set_random_seed(0)
-    model = build_content_sasrec(
-        content, np.array([True, True, False]), max_len=4, dim=8, id_dropout=0.5
-    )
-    layer = model.get_layer(ITEM_EMBEDDING)
+    layer = _small_table()
     layer.kind_scale.assign(np.array([2.0, 3.0, 1.0], np.float32))
     ids = np.asarray(layer.embeddings)
     brand = np.asarray(layer.feature_embeddings)[0]
@@ -127,12 +132,7 @@ def test_a_new_items_row_is_its_related_items_ids_and_its_other_features():
 
 
 def test_new_items_are_rescored_in_each_users_scale():
-    content = item_content(ITEM_FEATURES, VOCABULARY, 3, min_feature_items=2)
-    keras.utils.set_random_seed(0)
-    model = build_content_sasrec(
-        content, np.array([True, True, False]), max_len=4, dim=8
-    )
-    layer = model.get_layer(ITEM_EMBEDDING)
+    layer = _small_table()
     padded = np.array([[0, 0, 0, 1], [0, 0, 1, 2]], dtype=np.int32)
     scores = np.array([[1.0, 3.0, 0.0], [2.0, 6.0, 0.0]], dtype=np.float32)
     # uncalibrated: the content row's score stands
@@ -182,12 +182,7 @@ def test_calibration_chooses_on_pseudo_new_items_and_restores_the_model():
 
 
 def test_the_grid_ranks_as_the_rescored_scores_do():
-    content = item_content(ITEM_FEATURES, VOCABULARY, 3, min_feature_items=2)
-    keras.utils.set_random_seed(0)
-    model = build_content_sasrec(
-        content, np.array([True, True, False]), max_len=4, dim=8
-    )
-    layer = model.get_layer(ITEM_EMBEDDING)
+    layer = _small_table()
     rng = np.random.default_rng(3)
     padded = np.array(
         [[0, 0, 0, 1], [0, 0, 1, 2], [0, 0, 0, 2], [0, 0, 2, 1]], np.int32
@@ -209,12 +204,7 @@ def test_the_grid_ranks_as_the_rescored_scores_do():
 
 
 def test_looking_ids_up_reads_the_same_rows_as_the_whole_table():
-    content = item_content(ITEM_FEATURES, VOCABULARY, 3, min_feature_items=2)
-    keras.utils.set_random_seed(0)
-    model = build_content_sasrec(
-        content, np.array([True, True, False]), max_len=4, dim=8
-    )
-    layer = model.get_layer(ITEM_EMBEDDING)
+    layer = _small_table()
     layer.kind_scale.assign(np.array([2.0, 3.0, 0.5], np.float32))
     ids = np.array([[0, 3, 1], [2, 2, 0]], np.int32)
     table = np.asarray(layer.table(training=False))
@@ -226,12 +216,7 @@ def test_looking_ids_up_reads_the_same_rows_as_the_whole_table():
 def test_a_large_catalogue_standardises_against_a_fixed_sample_of_known_items(
     monkeypatch,
 ):
-    content = item_content(ITEM_FEATURES, VOCABULARY, 3, min_feature_items=2)
-    keras.utils.set_random_seed(0)
-    model = build_content_sasrec(
-        content, np.array([True, True, False]), max_len=4, dim=8
-    )
-    layer = model.get_layer(ITEM_EMBEDDING)
+    layer = _small_table()
     padded = np.array([[0, 0, 0, 1], [0, 0, 1, 2]], np.int32)
     similarity = layer.knn_similarity(padded)
     every = layer.standard_knn(padded)
