@@ -12,19 +12,20 @@ its standard error) of the warm and of the cold test users, for:
 - ``most_popular``, ``als`` and ``sasrec``: id-only models (they know nothing
   of new items);
 - ``category_popularity`` and ``content_knn``: the metadata baselines;
-- ``content_sasrec``: SASRec whose item table is id embedding + content tower,
-  trained with id-embedding dropout (:mod:`ncf_recommender.models.content`);
+- ``content_sasrec``: the registry's content-aware SASRec, trained and
+  calibrated by the modelling pipeline's training node
+  (:mod:`ncf_recommender.models.content`);
 - ``sasrec_new_items``: the id-only SASRec whose rows for the new items are
   filled after training by :func:`~ncf_recommender.models.new_items.embed_new_items`
   (the rescaled mean of the vectors of their known related items, else of their
   category's known items), as ``POST /items`` places a new product in serving.
 
-The two SASRecs train with the environment's ``sequence_training`` and
-``sasrec.model`` parameters (early stopping on the validation users, whose
-validation items are never new items).
+The SASRecs train with the environment's ``sequence_training`` and
+``sasrec`` / ``content_sasrec`` parameters (early stopping on the validation
+users, whose validation items are never new items).
 
 Run: ``.venv/bin/python benchmarks/bench_cold_start.py --env amazon-grocery
-[--seeds 0 1 2] [--share 0.1] [--id-dropout 0.5] [--models ...]
+[--seeds 0 1 2] [--share 0.1] [--models ...]
 [--record benchmarks/results/cold_start_<env>.json]``.
 """
 
@@ -56,34 +57,24 @@ from ncf_recommender.models.baselines import (  # noqa: E402
     MostPopularScorer,
     fit_als,
 )
-from ncf_recommender.models.content import (  # noqa: E402
-    build_content_sasrec,
-    calibrate_on_validation,
-    item_content,
-)
 from ncf_recommender.models.content_baselines import (  # noqa: E402
     CategoryPopularityScorer,
     ContentKNNScorer,
     feature_matrix,
     history_matrix,
-    own_id_rows,
 )
 from ncf_recommender.models.layers import ITEM_EMBEDDING  # noqa: E402
 from ncf_recommender.models.new_items import embed_new_items  # noqa: E402
-from ncf_recommender.models.sasrec import build_sasrec  # noqa: E402
 from ncf_recommender.models.sequences import (  # noqa: E402
     SequenceScorer,
+    build_histories,
     extend_histories,
 )
-from ncf_recommender.models.specs import ContentSASRecParams, SASRecParams  # noqa: E402
 from ncf_recommender.pipelines.cold_start.nodes import item_categories  # noqa: E402
-from ncf_recommender.plots import cold_warm_figure  # noqa: E402
-from ncf_recommender.training.loop import seed_everything  # noqa: E402
-from ncf_recommender.training.params import SequenceTrainingParams  # noqa: E402
-from ncf_recommender.training.sequence import (  # noqa: E402
-    sequence_validation,
-    train_sequence,
+from ncf_recommender.pipelines.modelling.sequence_nodes import (  # noqa: E402
+    train_sequence_model,
 )
+from ncf_recommender.plots import cold_warm_figure  # noqa: E402
 
 
 def _load(env: str) -> dict:
@@ -103,7 +94,8 @@ def _load(env: str) -> dict:
     relations = pd.read_parquet(data / "05_model_input" / "item_relations.parquet")
     return {
         **frames,
-        "own_id_rows": own_id_rows(features, vocabulary),
+        "user_mapping": users,
+        "item_mapping": mapping,
         "n_items": len(mapping),
         "n_users": len(users),
         "metadata": metadata,
@@ -124,52 +116,35 @@ def _parameters(env: str) -> dict:
     return conf["parameters"]
 
 
-def _sequence_scorer(
-    data: dict, split, seed: int, *, content: bool, id_dropout: float
-) -> SequenceScorer:
-    """Train SASRec (or its content-aware variant) on the cold split."""
-    n_users, n_items = data["n_users"], data["n_items"]
+def _sequence_scorer(data: dict, split, seed: int, name: str) -> SequenceScorer:
+    """Train ``sasrec`` or ``content_sasrec`` on the cold split, as the pipelines do.
+
+    The modelling pipeline's training node builds, trains (and, for the
+    content model, calibrates) the model from the environment's
+    ``sequence_training`` and ``<name>`` parameters, with ``seed`` as the
+    training seed.
+    """
     params = data["parameters"]
-    training = SequenceTrainingParams(**{**params["sequence_training"], "seed": seed})
-    spec = SASRecParams(**params["sasrec"]["model"])
-    histories, validation = sequence_validation(
-        split.train, split.val, n_users, n_items
+    model, _, summary = train_sequence_model(
+        split.train,
+        split.val,
+        data["user_mapping"],
+        data["item_mapping"],
+        params[name]["model"],
+        {**params["sequence_training"], "seed": seed},
+        params[name].get("training_overrides") or {},
+        data["features"],
+        data["vocabulary"],
     )
-    seed_everything(seed)
-    shape = {
-        "max_len": spec.max_len,
-        "dim": spec.dim,
-        "heads": spec.heads,
-        "blocks": spec.blocks,
-        "dropout": spec.dropout,
-        "ffn_dim": spec.ffn_dim,
-        "l2": spec.l2,
-    }
-    if content:
-        warm = np.bincount(split.train[ITEM_IDX], minlength=n_items) > 0
-        cspec = ContentSASRecParams(**params["content_sasrec"]["model"])
-        item_table = item_content(
-            data["features"], data["vocabulary"], n_items, cspec.min_feature_items
-        )
-        model = build_content_sasrec(
-            item_table, warm, id_dropout=cspec.id_dropout, **shape
-        )
-    else:
-        model = build_sasrec(n_items, **shape)
-    result = train_sequence(model, histories, validation, training)
-    if content:
-        data.setdefault("calibration", {})[seed] = calibrate_on_validation(
-            result.model,
-            validation,
-            share=cspec.new_item_share,
-            warm_tolerance=cspec.warm_tolerance,
-            seed=seed,
-        )
-        print("calibration", data["calibration"][seed])
+    if "new_items" in summary:
+        data.setdefault("calibration", {})[seed] = summary["new_items"]
+        print("calibration", summary["new_items"])
     test_histories = extend_histories(
-        histories, split.val[USER_IDX].to_numpy(), split.val[ITEM_IDX].to_numpy()
+        build_histories(split.train, data["n_users"]),
+        split.val[USER_IDX].to_numpy(),
+        split.val[ITEM_IDX].to_numpy(),
     )
-    return SequenceScorer(result.model, test_histories)
+    return SequenceScorer(model, test_histories)
 
 
 def _with_new_item_vectors(
@@ -208,9 +183,7 @@ def _with_new_item_vectors(
     return scorer
 
 
-def run_seed(
-    data: dict, seed: int, share: float, models: list[str], id_dropout: float
-) -> dict[str, dict]:
+def run_seed(data: dict, seed: int, share: float, models: list[str]) -> dict[str, dict]:
     """Every model's warm and cold metrics for one seed."""
     split = hold_out_new_items(
         data["train"],
@@ -246,14 +219,10 @@ def run_seed(
         "content_knn": lambda: ContentKNNScorer(
             history, feature_matrix(data["features"], n_items, data["n_features"])
         ),
-        "sasrec": lambda: _sequence_scorer(
-            data, split, seed, content=False, id_dropout=0.0
-        ),
-        "content_sasrec": lambda: _sequence_scorer(
-            data, split, seed, content=True, id_dropout=id_dropout
-        ),
+        "sasrec": lambda: _sequence_scorer(data, split, seed, "sasrec"),
+        "content_sasrec": lambda: _sequence_scorer(data, split, seed, "content_sasrec"),
         "sasrec_new_items": lambda: _with_new_item_vectors(
-            _sequence_scorer(data, split, seed, content=False, id_dropout=0.0),
+            _sequence_scorer(data, split, seed, "sasrec"),
             data,
             split,
             item_categories(data["metadata"], n_items),
@@ -305,7 +274,6 @@ def main() -> None:
     parser.add_argument("--env", default="default")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--share", type=float, default=0.1)
-    parser.add_argument("--id-dropout", type=float, default=0.5)
     parser.add_argument(
         "--models",
         nargs="+",
@@ -339,7 +307,7 @@ def main() -> None:
     data["parameters"] = _parameters(args.env)
     runs = {}
     for seed in args.seeds:
-        runs[seed] = run_seed(data, seed, args.share, args.models, args.id_dropout)
+        runs[seed] = run_seed(data, seed, args.share, args.models)
         print(f"\n## {args.env}, seed {seed}: {runs[seed]['groups']}")
         print(_table(runs[seed]))
     names = [name for name in runs[args.seeds[0]] if name != "groups"]
@@ -366,7 +334,9 @@ def main() -> None:
                 {
                     "env": args.env,
                     "share": args.share,
-                    "id_dropout": args.id_dropout,
+                    "id_dropout": data["parameters"]["content_sasrec"]["model"][
+                        "id_dropout"
+                    ],
                     "seeds": args.seeds,
                     "command": " ".join(sys.argv),
                     "runs": {str(s): r for s, r in runs.items()},
