@@ -32,10 +32,10 @@ b * z_knn - c)``, where ``mu`` and ``sigma`` are the mean and spread of the
 user's scores of warm items, ``z_model`` is the cold row's standardised score
 and ``z_knn`` the standardised content k-NN similarity of the item to the
 user's history. :func:`calibrate_new_items` chooses ``(a, b, c)`` on
-validation (with ``a = 0``: see :data:`CALIBRATION_GRID`): it plays a seeded
-share of warm items as new (content-only rows), and keeps the setting that
-ranks those pseudo-new validation items best while the other validation users
-keep at least ``1 - warm_tolerance`` of their NDCG@10.
+validation (with ``a = 0``: see :data:`CALIBRATION_GRID`): in a few seeded
+draws, a share of warm items plays new, and it keeps the setting that ranks
+those pseudo-new validation items best, on average over the draws, while the
+other validation users keep at least ``1 - warm_tolerance`` of their NDCG@10.
 
 The feature lists are stored in the layer as non-trainable weights (flat
 ``(row, feature, weight)`` triples for the whole table, the same padded per
@@ -617,9 +617,10 @@ def build_content_sasrec(
 
 
 #: Validation users :func:`calibrate_on_validation` ranks at most (about 2,000 of
-#: them have a pseudo-new item; the grid costs ~70 rankings of each).
+#: them have a pseudo-new item in each draw; the model scores each user once, and
+#: each draw compares the grid's 132 settings on the new items' columns).
 CALIBRATION_USERS = 20_000
-#: Stream of the pseudo-new draw (kept apart from the other seeded draws).
+#: Stream of the pseudo-new draws (kept apart from the other seeded draws).
 _PSEUDO_NEW_STREAM = 0x9E3
 #: The ``(a, b, c)`` that :func:`calibrate_new_items` tries: content k-NN
 #: weights ``b`` and offsets ``c``, with ``a = 0``. The cold row's own score is
@@ -630,8 +631,12 @@ _PSEUDO_NEW_STREAM = 0x9E3
 #: setting chosen on it would not carry over. The k-NN similarity reads
 #: metadata only, the same for both.
 CALIBRATION_GRID: tuple[tuple[float, float, float], ...] = tuple(
-    (0.0, b, c) for b in (0.5, 1.0, 2.0, 3.0) for c in np.arange(0.0, 8.5, 0.5).tolist()
+    (0.0, b, c)
+    for b in (0.5, 1.0, 2.0, 3.0)
+    for c in np.arange(0.0, 8.0 + 1e-9, 0.25).tolist()
 )
+#: Pseudo-new draws :func:`calibrate_new_items` averages.
+CALIBRATION_DRAWS = 3
 
 
 def _ndcg_at_10(
@@ -698,19 +703,26 @@ def grid_ndcg(  # noqa: PLR0914 (one vectorised pass per setting)
     target_scores = scores[old, targets[old]].astype(np.float64)[:, None]
     known_above = (known[old] > target_scores).sum(axis=1)
     known_tied = (known[old] == target_scores).sum(axis=1) - 1
+    # each setting reads the same rows: cut them out once
+    z_old, z_new = z[old], z[new]
+    mu_old, mu_new, sigma_old, sigma_new = mu[old], mu[new], sigma[old], sigma[new]
+    dropped_old, dropped_new = new_dropped[old], new_dropped[new]
+    known_new = known[new]
+    own_column = position[targets[new]]
     out = np.zeros((len(grid), targets.size))
+    g = np.empty(targets.size)
+    t = np.empty(targets.size)
     for k, (_, b, c) in enumerate(grid):
         # float32 as rescore_new_items computes them, so the ranks are the same
-        new_scores = np.where(new_dropped, -np.inf, mu + sigma * (b * z - c))
-        g = np.empty(targets.size)
-        t = np.empty(targets.size)
-        g[old] = known_above + (new_scores[old] > target_scores).sum(axis=1)
-        t[old] = known_tied + (new_scores[old] == target_scores).sum(axis=1)
-        own = new_scores[new, position[targets[new]]][:, None]
-        g[new] = (known[new] > own).sum(axis=1) + (new_scores[new] > own).sum(axis=1)
-        t[new] = (
-            (known[new] == own).sum(axis=1) + (new_scores[new] == own).sum(axis=1) - 1
-        )
+        scored = mu_old + sigma_old * (b * z_old - c)
+        scored[dropped_old] = -np.inf
+        g[old] = known_above + (scored > target_scores).sum(axis=1)
+        t[old] = known_tied + (scored == target_scores).sum(axis=1)
+        scored = mu_new + sigma_new * (b * z_new - c)
+        scored[dropped_new] = -np.inf
+        own = scored[np.arange(new.size), own_column][:, None]
+        g[new] = (known_new > own).sum(axis=1) + (scored > own).sum(axis=1)
+        t[new] = (known_new == own).sum(axis=1) + (scored == own).sum(axis=1) - 1
         out[k] = expected_ndcg(g, t, 10)
     return out
 
@@ -724,86 +736,105 @@ def calibrate_new_items(  # noqa: PLR0914 (one validation pass over a grid)
     share: float = 0.1,
     warm_tolerance: float = 0.15,
     seed: int = 0,
+    draws: int = CALIBRATION_DRAWS,
     batch_size: int = 1024,
 ) -> dict[str, Any]:
     """Choose how new items are scored, on validation, and store it in the model.
 
-    A seeded ``share`` of the warm items plays new: their rows lose their id
-    part (content only). Every setting of :data:`CALIBRATION_GRID` ranks each
-    validation target; the chosen one gives the best NDCG@10 to the users whose
-    target is pseudo-new, among those that keep the other users' NDCG@10 at
+    ``draws`` seeded draws of a ``share`` of the warm items each play new: their
+    columns are rescored as a new item's would be. The model's scores are those
+    with every item known (a product that is really new is in nobody's history,
+    so no history should lose a trained row to the play). Every setting of
+    :data:`CALIBRATION_GRID` ranks each validation target, and the results are
+    averaged over the draws (one draw's choice swings with which items it
+    drew). The chosen setting gives the best NDCG@10 to the users whose target
+    is pseudo-new, among those that keep the other users' NDCG@10 at
     ``1 - warm_tolerance`` of what the model gives them with every item warm
-    (if none does, the one that costs them least).
+    (if none does, the one that costs them least). Both curves are monotone in
+    the offset ``c``, so the grid's fine steps in ``c`` put the choice close to
+    the tolerance's edge.
 
     Args:
         model: A model whose item table is a :class:`ContentItemEmbedding`.
         padded: ``(U, max_len)`` validation histories.
         targets: ``(U,)`` validation items.
         excluded: ``(U, n_items)`` each row's excluded items (its history).
-        share: Share of warm items played as new.
+        share: Share of warm items played as new in each draw.
         warm_tolerance: Relative NDCG@10 the other users may lose.
-        seed: Seed of the pseudo-new draw.
+        seed: Seed of the pseudo-new draws.
+        draws: Pseudo-new draws averaged.
         batch_size: Users per model call.
 
     Returns:
         ``weights`` (the chosen ``(a, b, c)``), the validation NDCG@10 of the
-        ``warm`` and ``pseudo_new`` users with it, the warm users'
-        ``reference``, and the number of pseudo-new items and users.
+        ``warm`` and ``pseudo_new`` users with it and the warm users'
+        ``reference`` (means over the draws), ``warm_share`` (the mean over
+        the draws of warm / reference: what the tolerance bounds), and the
+        number of draws,
+        pseudo-new items (per draw) and pseudo-new users (all draws).
     """
     from ncf_recommender.models.sequences import predict_in_batches  # noqa: PLC0415
 
     layer = model.get_layer(ITEM_EMBEDDING)
     warm = np.asarray(layer.warm)[1:] > 0
     candidates = np.flatnonzero(warm)
-    rng = np.random.default_rng([seed, _PSEUDO_NEW_STREAM])
     count = min(max(1, round(share * candidates.size)), candidates.size - 1)
-    pseudo = np.sort(rng.choice(candidates, size=count, replace=False))
-    cold_users = np.isin(targets, pseudo)
-    excluded = sp.csr_matrix(excluded)
-    n_items = layer.n_items
-    others = np.flatnonzero(~cold_users)
-    reference = np.concatenate(
-        [
-            _ndcg_at_10(
-                predict_in_batches(model, padded[rows], batch_size, n_items),
-                targets[rows],
-                excluded[rows],
+    pseudo = [
+        np.sort(
+            np.random.default_rng([seed, _PSEUDO_NEW_STREAM, draw]).choice(
+                candidates, size=count, replace=False
             )
-            for rows in np.array_split(others, max(1, -(-others.size // batch_size)))
-        ]
-    ).mean()
-    played = warm.copy()
-    played[pseudo] = False
-    layer.set_warm(played)
+        )
+        for draw in range(draws)
+    ]
+    cold_users = np.stack([np.isin(targets, items) for items in pseudo])
+    excluded = sp.csr_matrix(excluded)
+    reference = np.zeros(targets.size)
+    per_setting = np.zeros((draws, len(CALIBRATION_GRID), targets.size))
     try:
-        per_setting = np.zeros((len(CALIBRATION_GRID), targets.size))
         for start in range(0, targets.size, batch_size):
             part = slice(start, start + batch_size)
-            scores = predict_in_batches(model, padded[part], batch_size, n_items)
-            per_setting[:, part] = grid_ndcg(
-                layer, scores, padded[part], targets[part], excluded[part]
-            )
+            layer.set_warm(warm)
+            scores = predict_in_batches(model, padded[part], batch_size, layer.n_items)
+            reference[part] = _ndcg_at_10(scores, targets[part], excluded[part])
+            for draw, items in enumerate(pseudo):
+                played = warm.copy()
+                played[items] = False
+                layer.set_warm(played)
+                per_setting[draw, :, part] = grid_ndcg(
+                    layer, scores, padded[part], targets[part], excluded[part]
+                )
     finally:
         layer.set_warm(warm)
-    warm_ndcg = per_setting[:, ~cold_users].mean(axis=1)
-    cold_ndcg = (
-        per_setting[:, cold_users].mean(axis=1)
-        if cold_users.any()
-        else np.zeros(len(CALIBRATION_GRID))
+    warm_ndcg = np.stack(
+        [per_setting[d][:, ~cold_users[d]].mean(axis=1) for d in range(draws)]
     )
-    allowed = warm_ndcg >= (1.0 - warm_tolerance) * reference
-    if allowed.any():
-        best = int(np.flatnonzero(allowed)[np.argmax(cold_ndcg[allowed])])
+    references = np.array([reference[~cold_users[d]].mean() for d in range(draws)])
+    cold_ndcg = np.stack(
+        [
+            per_setting[d][:, cold_users[d]].mean(axis=1)
+            if cold_users[d].any()
+            else np.zeros(len(CALIBRATION_GRID))
+            for d in range(draws)
+        ]
+    )
+    ratio = (warm_ndcg / np.maximum(references, 1e-12)[:, None]).mean(axis=0)
+    cold_mean = cold_ndcg.mean(axis=0)
+    allowed = np.flatnonzero(ratio >= 1.0 - warm_tolerance)
+    if allowed.size:  # best for the pseudo-new users; a tie goes to the known ones
+        best = int(allowed[np.lexsort((-ratio[allowed], -cold_mean[allowed]))[0]])
     else:  # no setting keeps the known items: the one that costs them least
-        best = int(np.argmax(warm_ndcg))
+        best = int(np.argmax(ratio))
     layer.new_item_weights.assign(np.asarray(CALIBRATION_GRID[best], np.float32))
     return {
         "weights": list(CALIBRATION_GRID[best]),
-        "warm": float(warm_ndcg[best]),
-        "pseudo_new": float(cold_ndcg[best]),
-        "reference": float(reference),
+        "warm": float(warm_ndcg[:, best].mean()),
+        "pseudo_new": float(cold_mean[best]),
+        "reference": float(references.mean()),
+        "warm_share": float(ratio[best]),
         "warm_tolerance": warm_tolerance,
-        "pseudo_new_items": int(pseudo.size),
+        "draws": draws,
+        "pseudo_new_items": int(count),
         "pseudo_new_users": int(cold_users.sum()),
     }
 
