@@ -15,7 +15,10 @@ from pydantic import ValidationError
 
 from ncf_recommender.config import EnvironmentConfigLoader
 from ncf_recommender.pipelines.modelling import pipeline as modelling
-from ncf_recommender.pipelines.modelling.nodes import combine_ranking_metrics
+from ncf_recommender.pipelines.modelling.nodes import (
+    combine_ranking_metrics,
+    evaluate_als,
+)
 from ncf_recommender.pipelines.modelling.params import (
     BaselineParams,
     EvaluationParams,
@@ -333,3 +336,58 @@ def test_bad_parameter_fails_the_session_before_any_node_runs():
         with pytest.raises(Exception, match="training") as info:
             session.run(pipeline_names=["modelling"], node_names=["gmf.train_model"])
     assert "batch_size" in str(info.value)
+
+
+def test_als_keeps_the_setting_that_validation_ranks_best():
+    splits = planted_splits()
+    inputs = [
+        splits[name]
+        for name in (
+            "train_interactions",
+            "val_interactions",
+            "test_interactions",
+            "test_candidates",
+            "user_mapping",
+            "item_mapping",
+        )
+    ]
+    evaluation = EvaluationParams(ks=(5, 20))  # the choice reads NDCG@10 anyway
+    grid = BaselineParams.model_validate(
+        {
+            "als": {
+                "factors": 8,
+                "iterations": 5,
+                "regularization": [0.1, 1e6],
+                "alpha": [0.0, 5.0],
+            }
+        }
+    )
+    entry = evaluate_als(*inputs, grid, evaluation)
+    selection = entry["als_selection"]
+    assert [(row["regularization"], row["alpha"]) for row in selection["tried"]] == [
+        (0.1, 0.0),
+        (0.1, 5.0),
+        (1e6, 0.0),
+        (1e6, 5.0),
+    ]
+    best = max(selection["tried"], key=lambda row: row["val_ndcg@10"])
+    assert (selection["regularization"], selection["alpha"]) == (
+        best["regularization"],
+        best["alpha"],
+    )
+    # the planted taste groups are learnt with little L2, not with a crushing one
+    assert selection["regularization"] == 0.1
+    # the evaluated model is the chosen one: refit it alone and compare test
+    alone = BaselineParams.model_validate(
+        {
+            "als": {
+                "factors": 8,
+                "iterations": 5,
+                "regularization": 0.1,
+                "alpha": best["alpha"],
+            }
+        }
+    )
+    single = evaluate_als(*inputs, alone, evaluation)
+    assert "als_selection" not in single
+    assert single["full"] == entry["full"]

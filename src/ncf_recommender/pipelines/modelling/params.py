@@ -105,14 +105,35 @@ class EvaluationParams(_Strict):
     sample_seed: int = Field(default=0, ge=0)
 
 
+_Positive = Annotated[float, Field(gt=0.0)]
+_NonNegative = Annotated[float, Field(ge=0.0)]
+
+
 class ALSParams(_Strict):
-    """Implicit-feedback ALS (:func:`~ncf_recommender.models.baselines.fit_als`)."""
+    """Implicit-feedback ALS (:func:`~ncf_recommender.models.baselines.fit_als`).
+
+    ``regularization`` and ``alpha`` each take one value or a list. With a
+    list, every combination is fitted and the one with the best validation
+    NDCG@10 (full ranking) is kept: the best L2 weight and confidence scaling
+    depend on the data set (real Amazon Grocery 5-core: regularization 30 and
+    alpha 20 beat 10 and 0 on validation, 0.0408 against 0.0319, and on test).
+    """
 
     factors: int = Field(default=128, ge=1)
-    regularization: float = Field(default=10.0, gt=0.0)
-    alpha: float = Field(default=0.0, ge=0.0)
+    regularization: _Positive | Annotated[list[_Positive], Field(min_length=1)] = 10.0
+    alpha: _NonNegative | Annotated[list[_NonNegative], Field(min_length=1)] = 0.0
     iterations: int = Field(default=30, ge=0)
     seed: int = Field(default=0, ge=0)
+
+    def settings(self) -> list[tuple[float, float]]:
+        """Every ``(regularization, alpha)`` to fit, in the configured order."""
+        regularizations = (
+            self.regularization
+            if isinstance(self.regularization, list)
+            else [self.regularization]
+        )
+        alphas = self.alpha if isinstance(self.alpha, list) else [self.alpha]
+        return [(float(r), float(a)) for r in regularizations for a in alphas]
 
 
 class BaselineParams(_Strict):
