@@ -770,8 +770,8 @@ def calibrate_new_items(  # noqa: PLR0914 (one validation pass over a grid)
         ``warm`` and ``pseudo_new`` users with it and the warm users'
         ``reference`` (means over the draws), ``warm_share`` (the mean over
         the draws of warm / reference: what the tolerance bounds), and the
-        number of draws,
-        pseudo-new items (per draw) and pseudo-new users (all draws).
+        number of draws, of pseudo-new items (per draw) and of pseudo-new
+        users (all draws together).
     """
     from ncf_recommender.models.sequences import predict_in_batches  # noqa: PLC0415
 
