@@ -42,6 +42,10 @@ over these functions of the records (``RECORD`` is a file name in
   ``ROW`` (a number glued to a letter, as in ``p99``, is not counted).
 * ``fig(RECORD, NAME)``: an entry of a record's ``"figures"`` (a value, or
   ``{"value", "command", "source"}``), for figures a benchmark printed as text.
+* ``cold(RECORD, MODEL, GROUP[, KEY[, SEED]])``: a ``bench_cold_start.py``
+  record's figure for the warm or cold users (``KEY`` default ``"ndcg@10"``),
+  the mean over its seeds or one seed's; ``calibration(RECORD, SEED, INDEX)``:
+  entry ``INDEX`` of the ``(a, b, c)`` a seed's content model chose.
 
 A placeholder that does not resolve (unknown function, record, model, metric,
 row or figure) fails the rendering with a ``ValueError`` naming it.
@@ -373,6 +377,12 @@ def _cold(
     return float(block[model][group][key])
 
 
+def _calibration(record: str, seed: int, index: int) -> float:
+    """Entry ``index`` of the ``(a, b, c)`` that one seed's content model chose."""
+    data = _record(record, dict, "a cold-start record")
+    return float(data["calibration"][str(seed)]["weights"][index])
+
+
 #: The functions a placeholder may call.
 FUNCTIONS: dict[str, Any] = {
     "mean": lambda r, m, k: statistics.mean(_seed_values(r, m, k)),
@@ -390,6 +400,7 @@ FUNCTIONS: dict[str, Any] = {
     "fig": _fig,
     "full": _full,
     "cold": _cold,
+    "calibration": _calibration,
 }
 _OPERATORS = {
     ast.Add: operator.add,
