@@ -8,9 +8,11 @@ import keras
 import numpy as np
 import pytest
 
+from ncf_recommender.constants import ITEM_IDX, USER_IDX
 from ncf_recommender.evaluation import full_ranking_metrics, interaction_matrix
 from ncf_recommender.models.gmf import build_gmf
 from ncf_recommender.models.mlp import build_mlp
+from ncf_recommender.models.neumf import build_neumf
 from ncf_recommender.models.scorers import KerasScorer
 from ncf_recommender.training.batches import batched_dataset
 from ncf_recommender.training.loop import (
@@ -20,7 +22,12 @@ from ncf_recommender.training.loop import (
     validation_sample,
 )
 from ncf_recommender.training.loop import EpochSelector as _Selector
-from ncf_recommender.training.ncf import NCFData, pairwise_cap, train_ncf
+from ncf_recommender.training.ncf import (
+    NCFData,
+    catalogue_model,
+    pairwise_cap,
+    train_ncf,
+)
 from ncf_recommender.training.optimizers import FusedAdam, LazyAdam, build_optimizer
 from ncf_recommender.training.params import TrainingParams
 from ncf_recommender.training.sampling import NegativeSampler
@@ -184,6 +191,12 @@ def test_patience_stops_training_once_validation_stalls():
         ({"steps_per_execution": 0}, "training.steps_per_execution"),
         ({"decay_epochs": 0}, "training.decay_epochs"),
         ({"decay_floor": 1.5}, "training.decay_floor"),
+        ({"loss": "bpr"}, "training.loss"),
+        ({"weight_decay": -1.0}, "training.weight_decay"),
+        (
+            {"weight_decay": 0.1, "optimizer": "adam"},
+            "weight_decay 0.1 needs optimizer 'keras_adam'",
+        ),
     ],
 )
 def test_bad_training_config_names_the_field(change, message):
@@ -361,3 +374,50 @@ def test_pairwise_models_validate_on_a_sample_capped_by_pairs():
     loose = TrainingParams(max_validation_users=600, validation_max_pairs=10**9)
     same = users[validation_sample(users.size, loose, cap=pairwise_cap(loose, 40))]
     np.testing.assert_array_equal(same, users[validation_sample(users.size, config)])
+
+
+SOFTMAX = TrainingParams(
+    **{
+        **CONFIG.model_dump(),
+        "loss": "softmax",
+        "optimizer": "keras_adam",
+        "weight_decay": 0.01,
+        "learning_rate": 0.05,
+    }
+)
+
+
+def test_softmax_loss_trains_gmf_on_its_positives_and_learns_the_groups():
+    result = _train(lambda: build_gmf(N_USERS, N_ITEMS, 8), SOFTMAX)
+    history = result.history
+    assert history["val_hr@10"].iloc[-1] > 0.75  # random: about 1/3
+    assert (history.loc[1:, "examples"] == N_USERS * 10).all()  # no negatives
+    # the trained GMF is the softmax's model: sigmoid(logit + bias) per item
+    logits = catalogue_model(result.model).predict(
+        np.arange(3, dtype=np.int32), verbose=0
+    )
+    bias = float(result.model.get_layer("prediction").bias.numpy()[0])
+    for user in range(3):
+        scores = result.model.predict(
+            {
+                USER_IDX: np.full(N_ITEMS, user, dtype=np.int32),
+                ITEM_IDX: np.arange(N_ITEMS, dtype=np.int32),
+            },
+            verbose=0,
+        )[:, 0]
+        np.testing.assert_allclose(
+            scores, 1 / (1 + np.exp(-(logits[user] + bias))), rtol=1e-5, atol=1e-7
+        )
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: build_mlp(FEW_USERS, N_ITEMS, 8, (16, 8)),
+        lambda: build_neumf(FEW_USERS, N_ITEMS, 8, 8, (16, 8)),
+    ],
+    ids=["mlp", "neumf"],
+)
+def test_softmax_loss_is_for_gmf_only(build):
+    with pytest.raises(ValueError, match="'softmax' trains GMF only"):
+        _train(build, SOFTMAX, FEW_USERS)

@@ -4,7 +4,9 @@ An epoch draws fresh negatives from the catalogued
 :class:`~ncf_recommender.training.sampling.NegativeSampler` (``examples(epoch,
 seed)``), shuffles the examples with a stream of its own, and feeds them as
 whole batches to ``model.fit`` (binary cross-entropy, ``steps_per_execution``
-steps per graph call). Validation ranks every sampled validation user's
+steps per graph call). With ``loss: softmax`` (GMF only) an epoch is the
+shuffled positives instead, and a graph over the same layers scores each
+positive's user against every item (:func:`catalogue_model`). Validation ranks every sampled validation user's
 held-out item among all items, the user's train items removed. Epoch 0 is the
 model before training, so a pretrained NeuMF can keep its initial weights.
 """
@@ -22,6 +24,11 @@ import tensorflow as tf
 
 from ncf_recommender.constants import ITEM_IDX, USER_IDX
 from ncf_recommender.evaluation import full_ranking_metrics, interaction_matrix
+from ncf_recommender.models.gmf import (
+    GMF_ITEM_EMBEDDING,
+    GMF_USER_EMBEDDING,
+    PREDICTION,
+)
 from ncf_recommender.models.scorers import KerasScorer
 from ncf_recommender.training.batches import ExamplesProgress, batched_dataset
 from ncf_recommender.training.loop import (
@@ -87,6 +94,77 @@ def epoch_dataset(
     return batched_dataset(structure, params.batch_size), int(labels.size)
 
 
+class CatalogueLogits(keras.layers.Layer):
+    """GMF's logit of every item for a batch of users: ``(p_u * h) . q_i``.
+
+    GMF scores ``sigmoid(h . (p_u * q_i) + b)``; the bias is the same for every
+    item, so it drops out of a softmax over the catalogue. The layer reads the
+    item table and ``h`` of the GMF layers it is given (the variables are
+    shared, not copied).
+    """
+
+    def __init__(
+        self,
+        items: keras.layers.Embedding,
+        prediction: keras.layers.Dense,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        # the variables themselves, not the layers: the bias gets no gradient
+        self.table = items.embeddings
+        self.weighting = prediction.kernel
+
+    def call(self, users: Any) -> Any:
+        """``(batch, dim)`` user vectors to ``(batch, n_items)`` logits."""
+        weighted = users * keras.ops.squeeze(self.weighting, axis=-1)
+        return keras.ops.matmul(weighted, keras.ops.transpose(self.table))
+
+
+def catalogue_model(model: keras.Model) -> keras.Model:
+    """A graph over a GMF model's own layers: ``user_idx`` to every item's logit.
+
+    Args:
+        model: A GMF model (:func:`~ncf_recommender.models.gmf.build_gmf`).
+
+    Returns:
+        The model that ``loss: softmax`` trains; training it trains ``model``.
+
+    Raises:
+        ValueError: If ``model`` is not a GMF (no GMF embedding layers).
+    """
+    names = {layer.name for layer in model.layers}
+    needed = {GMF_USER_EMBEDDING, GMF_ITEM_EMBEDDING, PREDICTION}
+    if not needed <= names or any(
+        name.startswith("mlp") for name in names
+    ):  # NeuMF carries GMF layers too: its tower is not a dot product
+        raise ValueError(
+            f"training.loss 'softmax' trains GMF only, not {model.name!r}: "
+            "set loss: bce in its training_overrides"
+        )
+    users = keras.Input(shape=(), dtype="int32", name=USER_IDX)
+    vectors = model.get_layer(GMF_USER_EMBEDDING)(users)
+    logits = CatalogueLogits(
+        model.get_layer(GMF_ITEM_EMBEDDING), model.get_layer(PREDICTION)
+    )(vectors)
+    return keras.Model(users, logits, name=f"{model.name}_catalogue")
+
+
+def positives_dataset(
+    users: np.ndarray, items: np.ndarray, epoch: int, params: TrainingParams
+) -> tuple[tf.data.Dataset, int]:
+    """The training positives, shuffled with the seed and epoch, batched.
+
+    Returns:
+        The dataset of ``(user_idx, item_idx)`` batches and the number of positives.
+    """
+    order = np.random.default_rng([params.seed, epoch, 1]).permutation(users.size)
+    structure = (
+        users[order].astype(np.int32, copy=False),
+        items[order].astype(np.int32, copy=False),
+    )
+    return batched_dataset(structure, params.batch_size), int(users.size)
+
+
 def pairwise_cap(params: TrainingParams, n_items: int) -> int | None:
     """The validation-user cap of a model that runs a network on every pair.
 
@@ -125,6 +203,7 @@ class NCFAdapter:
         self.val_users = np.asarray(data.val_users)
         self.val_items = np.asarray(data.val_items)
         self.exclude: Any = None
+        self.trained: keras.Model | None = None
 
     def prepare(self, model: keras.Model) -> int:
         """Pick the validation sample, index train items, compile the model.
@@ -151,16 +230,26 @@ class NCFAdapter:
             data.n_users,
             data.n_items,
         )
-        examples = data.sampler.n_positives * (1 + data.sampler.negatives_per_positive)
+        softmax = params.loss == "softmax"
+        self.trained = catalogue_model(model) if softmax else model
+        examples = (
+            np.asarray(data.train_users).size
+            if softmax
+            else data.sampler.n_positives * (1 + data.sampler.negatives_per_positive)
+        )
         rate = learning_rate_schedule(
             params.learning_rate,
             params.decay_epochs,
             params.decay_floor,
             math.ceil(examples / params.batch_size),
         )
-        model.compile(
-            optimizer=build_optimizer(params.optimizer, rate),
-            loss=keras.losses.BinaryCrossentropy(),
+        self.trained.compile(
+            optimizer=build_optimizer(
+                params.optimizer, rate, weight_decay=params.weight_decay
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            if softmax
+            else keras.losses.BinaryCrossentropy(),
             steps_per_execution=params.steps_per_execution,
         )
         return examples
@@ -168,9 +257,18 @@ class NCFAdapter:
     def train_epoch(
         self, model: keras.Model, epoch: int, advance: Callable[[float], None]
     ) -> EpochStats:
-        """One pass over this epoch's positives and fresh negatives."""
-        dataset, n_examples = epoch_dataset(self.data.sampler, epoch, self.params)
-        fitted = model.fit(
+        """One pass over this epoch's positives and fresh negatives (``bce``), or
+        over its shuffled positives (``softmax``)."""
+        if self.params.loss == "softmax":
+            dataset, n_examples = positives_dataset(
+                np.asarray(self.data.train_users),
+                np.asarray(self.data.train_items),
+                epoch,
+                self.params,
+            )
+        else:
+            dataset, n_examples = epoch_dataset(self.data.sampler, epoch, self.params)
+        fitted = self.trained.fit(
             dataset,
             epochs=1,
             verbose=0,

@@ -129,7 +129,14 @@ class TrainingParams(LoopParams):
 
     Attributes:
         optimizer: ``adam`` (fused Keras Adam), ``lazy_adam`` (sparse row
-            updates) or ``sgd``.
+            updates), ``sgd``, or ``keras_adam`` (Keras' Adam; AdamW with
+            ``weight_decay``).
+        loss: ``bce``: binary cross-entropy on the positives and the
+            sampled negatives; ``softmax`` (GMF only): each positive's user is
+            scored against every item and the softmax cross-entropy of its item
+            is minimised, so the sampled negatives are not used (the loss of
+            implicit-feedback MF that ranks the whole catalogue).
+        weight_decay: Decoupled weight decay (``keras_adam`` only); 0: none.
         steps_per_execution: Training steps per compiled graph call.
         eval_batch_size: Users per validation scoring batch; ``None``: automatic.
         validation_max_pairs: MLP-NCF and NeuMF run their tower on every (user,
@@ -140,10 +147,22 @@ class TrainingParams(LoopParams):
     catalogued ``negative_sampler``), drawn afresh every epoch with ``seed``.
     """
 
-    optimizer: Literal["adam", "lazy_adam", "sgd"] = "adam"
+    optimizer: Literal["adam", "lazy_adam", "sgd", "keras_adam"] = "adam"
+    loss: Literal["bce", "softmax"] = "bce"
+    weight_decay: float = Field(default=0.0, ge=0.0)
     steps_per_execution: int = Field(default=50, ge=1)
     eval_batch_size: int | None = Field(default=None, ge=1)
     validation_max_pairs: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _decay_needs_keras_adam(self) -> TrainingParams:
+        """Only Keras' Adam (AdamW) applies a decoupled weight decay."""
+        if self.weight_decay > 0 and self.optimizer != "keras_adam":
+            raise ValueError(
+                f"weight_decay {self.weight_decay} needs optimizer 'keras_adam', "
+                f"got {self.optimizer!r}"
+            )
+        return self
 
 
 class SequenceTrainingParams(LoopParams):
