@@ -6,8 +6,9 @@ seed)``), shuffles the examples with a stream of its own, and feeds them as
 whole batches to ``model.fit`` (binary cross-entropy, ``steps_per_execution``
 steps per graph call). With ``loss: softmax`` (GMF only) an epoch is the
 shuffled positives instead, and a graph over the same layers scores each
-positive's user against every item (:func:`catalogue_model`). Validation ranks every sampled validation user's
-held-out item among all items, the user's train items removed. Epoch 0 is the
+positive's user against every item (:func:`catalogue_model`). Validation ranks
+every sampled validation user's held-out item among all items, the user's
+train items removed. Epoch 0 is the
 model before training, so a pretrained NeuMF can keep its initial weights.
 """
 
@@ -130,13 +131,13 @@ def catalogue_model(model: keras.Model) -> keras.Model:
         The model that ``loss: softmax`` trains; training it trains ``model``.
 
     Raises:
-        ValueError: If ``model`` is not a GMF (no GMF embedding layers).
+        ValueError: If ``model`` is not a GMF (no GMF layers, or an MLP tower).
     """
     names = {layer.name for layer in model.layers}
     needed = {GMF_USER_EMBEDDING, GMF_ITEM_EMBEDDING, PREDICTION}
-    if not needed <= names or any(
-        name.startswith("mlp") for name in names
-    ):  # NeuMF carries GMF layers too: its tower is not a dot product
+    # NeuMF carries GMF's layers too, but its score is not their dot product
+    mlp_tower = any(name.startswith("mlp") for name in names)
+    if not needed <= names or mlp_tower:
         raise ValueError(
             f"training.loss 'softmax' trains GMF only, not {model.name!r}: "
             "set loss: bce in its training_overrides"
