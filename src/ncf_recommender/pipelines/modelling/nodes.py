@@ -429,6 +429,7 @@ def evaluate_als(  # noqa: PLR0917 (Kedro node: one argument per input)
     settings = als.settings()
     selection = evaluation.model_copy(update={"ks": (10,)})
     tried: list[dict[str, float]] = []
+    chosen: dict[str, float] | None = None  # the best row of ``tried``
     best: DotProductScorer | None = None
     for regularization, alpha in settings:
         scorer = DotProductScorer(
@@ -448,11 +449,10 @@ def evaluate_als(  # noqa: PLR0917 (Kedro node: one argument per input)
             alpha,
             score,
         )
-        if not tried or score > max(row["val_ndcg@10"] for row in tried):
-            best = scorer
-        tried.append(
-            {"regularization": regularization, "alpha": alpha, "val_ndcg@10": score}
-        )
+        row = {"regularization": regularization, "alpha": alpha, "val_ndcg@10": score}
+        tried.append(row)
+        if chosen is None or score > chosen["val_ndcg@10"]:
+            chosen, best = row, scorer
     train_seconds = time.perf_counter() - start
     entry = _entry(
         best,
@@ -464,8 +464,7 @@ def evaluate_als(  # noqa: PLR0917 (Kedro node: one argument per input)
         evaluation,
     )
     entry["train_seconds"] = float(train_seconds)
-    if tried:
-        chosen = max(tried, key=lambda row: row["val_ndcg@10"])
+    if chosen is not None:
         entry["als_selection"] = {
             "tried": tried,
             "regularization": chosen["regularization"],
