@@ -465,7 +465,9 @@ class ContentItemEmbedding(TiedItemEmbedding):
         chosen = vectors if items is None else vectors[np.asarray(items)]
         return np.ascontiguousarray((chosen @ profiles.T).T, dtype=np.float32)
 
-    def standard_knn(self, padded: np.ndarray) -> np.ndarray:
+    def standard_knn(
+        self, padded: np.ndarray, cold: np.ndarray | None = None
+    ) -> np.ndarray:
         """The cold items' k-NN similarity, standardised per row against known items.
 
         The mean and spread come from the known items' similarities: all of them
@@ -474,11 +476,14 @@ class ContentItemEmbedding(TiedItemEmbedding):
 
         Args:
             padded: ``(B, max_len)`` histories.
+            cold: ``(n_items,)`` flags of the items scored as new (``None``: the
+                layer's, those without training interactions).
 
         Returns:
             ``(B, n_cold)`` float32, the cold items in index order.
         """
-        cold = np.asarray(self.warm)[1:] == 0
+        if cold is None:
+            cold = np.asarray(self.warm)[1:] == 0
         known = np.flatnonzero(~cold)
         if known.size > KNN_REFERENCE_ITEMS:
             rng = np.random.default_rng(_KNN_REFERENCE_STREAM)
@@ -662,6 +667,7 @@ def grid_ndcg(  # noqa: PLR0914 (one vectorised pass per setting)
     excluded: sp.csr_matrix,
     *,
     grid: Sequence[tuple[float, float, float]] = CALIBRATION_GRID,
+    cold: np.ndarray | None = None,
 ) -> np.ndarray:
     """NDCG@10 of each row's target under each setting of ``grid``.
 
@@ -672,12 +678,14 @@ def grid_ndcg(  # noqa: PLR0914 (one vectorised pass per setting)
     the new items (and, for a row whose target is new, the known items again).
 
     Args:
-        layer: The item table (its ``warm`` flags say which items are new).
+        layer: The item table (its k-NN vectors).
         scores: ``(B, n_items)`` the model's scores after ``padded``.
         padded: The ``(B, max_len)`` histories.
         targets: ``(B,)`` items to rank.
         excluded: ``(B, n_items)`` items left out of each row.
         grid: ``(a, b, c)`` settings, each with ``a = 0``.
+        cold: ``(n_items,)`` flags of the items scored as new (``None``: the
+            layer's ``warm`` flags say).
 
     Returns:
         ``(len(grid), B)`` float64 per-row NDCG@10.
@@ -689,11 +697,12 @@ def grid_ndcg(  # noqa: PLR0914 (one vectorised pass per setting)
 
     if any(a for a, _, _ in grid):
         raise ValueError("grid_ndcg ranks settings with a = 0 only")
-    cold = np.asarray(layer.warm)[1:] == 0
+    if cold is None:
+        cold = np.asarray(layer.warm)[1:] == 0
     warm_scores = scores[:, ~cold]
     mu = warm_scores.mean(axis=1, keepdims=True)
     sigma = warm_scores.std(axis=1, keepdims=True) + 1e-9
-    z = layer.standard_knn(padded)
+    z = layer.standard_knn(padded, cold)
     dropped = sp.csr_matrix(excluded).toarray().astype(bool)
     known = np.where(dropped[:, ~cold], -np.inf, warm_scores.astype(np.float64))
     new_dropped = dropped[:, cold]
@@ -788,24 +797,25 @@ def calibrate_new_items(  # noqa: PLR0914 (one validation pass over a grid)
         for draw in range(draws)
     ]
     cold_users = np.stack([np.isin(targets, items) for items in pseudo])
+    played_cold = np.stack([~warm] * draws)  # the items each draw scores as new
+    for draw, items in enumerate(pseudo):
+        played_cold[draw, items] = True
     excluded = sp.csr_matrix(excluded)
     reference = np.zeros(targets.size)
     per_setting = np.zeros((draws, len(CALIBRATION_GRID), targets.size))
-    try:
-        for start in range(0, targets.size, batch_size):
-            part = slice(start, start + batch_size)
-            layer.set_warm(warm)
-            scores = predict_in_batches(model, padded[part], batch_size, layer.n_items)
-            reference[part] = _ndcg_at_10(scores, targets[part], excluded[part])
-            for draw, items in enumerate(pseudo):
-                played = warm.copy()
-                played[items] = False
-                layer.set_warm(played)
-                per_setting[draw, :, part] = grid_ndcg(
-                    layer, scores, padded[part], targets[part], excluded[part]
-                )
-    finally:
-        layer.set_warm(warm)
+    for start in range(0, targets.size, batch_size):
+        part = slice(start, start + batch_size)
+        scores = predict_in_batches(model, padded[part], batch_size, layer.n_items)
+        reference[part] = _ndcg_at_10(scores, targets[part], excluded[part])
+        for draw in range(draws):
+            per_setting[draw, :, part] = grid_ndcg(
+                layer,
+                scores,
+                padded[part],
+                targets[part],
+                excluded[part],
+                cold=played_cold[draw],
+            )
     warm_ndcg = np.stack(
         [per_setting[d][:, ~cold_users[d]].mean(axis=1) for d in range(draws)]
     )
